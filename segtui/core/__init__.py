@@ -1,0 +1,1 @@
+"""The engine: sources, features, segments, filters and export. Never imports Textual."""

@@ -1,0 +1,383 @@
+"""Open a shop read-only and present it as the normalised views of docs/shop-contract.md.
+
+A shop is a DuckDB file, a folder of CSV/Parquet files (one table per file), or a single
+CSV/Parquet file (taken as ``orders``). DuckDB does all the reading: the file is ATTACHed
+READ_ONLY into an in-memory connection, files are read with read_csv/read_parquet views, so
+segtui never holds a write handle on anything of the user's. A mapping file (segtui.toml)
+renames tables and turns columns into SQL expressions over the source table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from segtui.errors import MappingError, SourceError
+
+ID = "ID"  # placeholder type: BIGINT when every source column of the kind is an integer
+
+# The data contract (DESIGN.md): column -> type, required columns first.
+CONTRACT: dict[str, dict[str, str]] = {
+    "orders": {
+        "customer_id": ID, "ordered_at": "TIMESTAMP", "total": "DOUBLE", "order_id": ID,
+        "discount": "DOUBLE", "channel": "VARCHAR", "device": "VARCHAR", "payment_method": "VARCHAR",
+    },
+    "customers": {
+        "customer_id": ID, "created_at": "TIMESTAMP", "country": "VARCHAR", "city": "VARCHAR",
+        "birth_date": "DATE", "gender": "VARCHAR", "email_opt_in": "BOOLEAN",
+    },
+    "order_items": {"order_id": ID, "product_id": ID, "quantity": "DOUBLE", "price": "DOUBLE"},
+    "products": {"product_id": ID, "category": "VARCHAR", "price": "DOUBLE", "brand": "VARCHAR"},
+    "events": {
+        "customer_id": ID, "occurred_at": "TIMESTAMP", "type": "VARCHAR", "product_id": ID,
+        "device": "VARCHAR", "os": "VARCHAR", "session_id": "VARCHAR",
+    },
+    "returns": {"order_id": ID, "returned_at": "TIMESTAMP", "amount": "DOUBLE", "reason": "VARCHAR"},
+    "reviews": {"customer_id": ID, "created_at": "TIMESTAMP", "rating": "DOUBLE", "kind": "VARCHAR"},
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "orders": ("customer_id", "ordered_at", "total"),
+    "customers": ("customer_id",),
+    "order_items": ("order_id", "product_id"),
+    "products": ("product_id",),
+    "events": ("customer_id", "occurred_at", "type"),
+    "returns": ("order_id",),
+    "reviews": ("customer_id",),
+}
+ID_COLUMNS = ("customer_id", "order_id", "product_id")
+FILE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
+MAPPING_FILE = "segtui.toml"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class Table:
+    """One contract table as found in the source."""
+
+    name: str
+    origin: str  # what the user would recognise: a file name or a table name
+    relation: str  # SQL naming the raw relation in the workspace
+    raw_columns: dict[str, str]  # raw column name -> DuckDB type
+    exprs: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over the raw relation
+    problem: str | None = None  # why the table is unusable (missing required column), if it is
+
+    @property
+    def present(self) -> set[str]:
+        return set(self.exprs)
+
+
+@dataclass
+class Shop:
+    """An opened shop: a DuckDB connection with one normalised view per usable table."""
+
+    path: Path
+    con: duckdb.DuckDBPyConnection
+    tables: dict[str, Table]  # usable contract tables
+    unusable: dict[str, Table]  # contract tables found but missing a required column
+    mapping_file: Path | None
+    id_types: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def table_names(self) -> set[str]:
+        return set(self.tables)
+
+    @property
+    def present_columns(self) -> dict[str, set[str]]:
+        return {name: t.present for name, t in self.tables.items()}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_source(path: str | Path, mapping: str | Path | None = None, threads: int | None = None) -> Shop:
+    """Open ``path`` read-only and build the normalised views; raise SourceError if unusable.
+
+    The mapping file is ``mapping`` when given, else ``segtui.toml`` beside a file or inside a
+    folder. A missing ``orders`` table or a missing required orders column is fatal; other
+    tables are optional, and one lacking a required column is set aside in ``Shop.unusable``.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SourceError(f"no such file or folder: {path}")
+    mapping_path = _find_mapping(path, mapping)
+    spec = _read_mapping(mapping_path) if mapping_path else {}
+    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    try:
+        raw = _attach_raw(con, path)
+        tables, unusable = _resolve_tables(con, raw, spec, path, mapping_path)
+        id_types = _id_types(con, tables)
+        for table in tables.values():
+            _create_view(con, table, id_types)
+    except BaseException:
+        con.close()
+        raise
+    return Shop(path, con, tables, unusable, mapping_path, id_types)
+
+
+def _find_mapping(path: Path, mapping: str | Path | None) -> Path | None:
+    if mapping is not None:
+        m = Path(mapping).expanduser()
+        if not m.is_file():
+            raise MappingError(f"mapping file not found: {m}")
+        return m
+    beside = (path if path.is_dir() else path.parent) / MAPPING_FILE
+    return beside if beside.is_file() else None
+
+
+def _read_mapping(path: Path) -> dict[str, dict[str, str]]:
+    """Parse segtui.toml into {table: {"from": ..., column: expr}}, validating names."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path.name}: not valid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read mapping file {path}: {exc}") from None
+    unknown_top = set(data) - {"tables"}
+    if unknown_top:
+        raise MappingError(f"{path.name}: unknown section [{sorted(unknown_top)[0]}]; expected [tables.NAME]")
+    tables = data.get("tables", {})
+    if not isinstance(tables, dict):
+        raise MappingError(f"{path.name}: 'tables' must be a table of [tables.NAME] sections")
+    spec: dict[str, dict[str, str]] = {}
+    for name, entries in tables.items():
+        if name not in CONTRACT:
+            raise MappingError(f"{path.name}: unknown table [tables.{name}]{_did_you_mean(name, CONTRACT)}")
+        if not isinstance(entries, dict):
+            raise MappingError(f"{path.name}: [tables.{name}] must be a section of column = \"SQL expression\"")
+        for key, value in entries.items():
+            if key != "from" and key not in CONTRACT[name]:
+                raise MappingError(
+                    f"{path.name}: [tables.{name}] has unknown column '{key}'{_did_you_mean(key, CONTRACT[name])}"
+                )
+            if not isinstance(value, str) or not value.strip():
+                raise MappingError(f"{path.name}: tables.{name}.{key} must be a non-empty string")
+        spec[name] = dict(entries)
+    return spec
+
+
+def _did_you_mean(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
+    if FILE_SUFFIXES.get(file.suffix.lower()) == "parquet":
+        return f"read_parquet({quote_str(str(file))})"
+    return _csv_relation(con, file)
+
+
+def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
+    """Read a CSV as text and cast each column to the type DuckDB's sniffer found, with TRY_.
+
+    The sniffer only samples the file, so a bad value past the sample ('n/a' in a number
+    column on line 90,000) would fail every query; reading text and casting with TRY_ turns it
+    into a NULL that `check` reports. Sniffing once here also spares a re-sniff on every query.
+    """
+    try:
+        sniff = con.execute("SELECT * FROM sniff_csv(?)", [str(file)]).fetchone()
+    except duckdb.Error as exc:
+        raise SourceError(f"cannot read {file.name} as CSV: {_first_line(exc)}") from None
+    delim, quote, escape, _newline, comment, skip, header, columns, date_fmt, ts_fmt = sniff[:10]
+
+    def opt(value) -> str:
+        return quote_str("" if value in (None, "(empty)") else value)
+
+    text_columns = "{" + ", ".join(f"{quote_str(c['name'])}: 'VARCHAR'" for c in columns) + "}"
+    reader = (
+        f"read_csv({quote_str(str(file))}, auto_detect = false, header = {str(bool(header)).lower()}, "
+        f"delim = {opt(delim)}, quote = {opt(quote)}, escape = {opt(escape)}, comment = {opt(comment)}, "
+        f"skip = {int(skip or 0)}, columns = {text_columns})"
+    )
+    casts = []
+    for c in columns:
+        name, ctype = quote_ident(c["name"]), c["type"]
+        if ctype == "DATE" and date_fmt:
+            value = f"CAST(try_strptime({name}, {quote_str(date_fmt)}) AS DATE)"
+        elif ctype.startswith("TIMESTAMP") and ts_fmt:
+            value = f"try_strptime({name}, {quote_str(ts_fmt)})"
+        elif ctype == "VARCHAR":
+            value = name
+        else:
+            value = f"TRY_CAST({name} AS {ctype})"
+        casts.append(f"{value} AS {name}")
+    return f"(SELECT {', '.join(casts)} FROM {reader})"
+
+
+def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, tuple[str, str]]:
+    """Make the source's tables reachable; return {lower-case name: (relation SQL, origin)}."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
+        if not files:
+            raise SourceError(f"{path} has no .csv or .parquet files; give a DuckDB file or a folder of exports")
+        raw: dict[str, tuple[str, str]] = {}
+        for file in files:
+            name = file.stem.lower()
+            if name in raw:
+                raise SourceError(f"{path} has two files for table '{name}'; keep one of them")
+            raw[name] = (_file_relation(con, file), file.name)
+        return raw
+    if path.suffix.lower() in FILE_SUFFIXES:
+        return {"orders": (_file_relation(con, path), path.name)}
+    try:
+        con.execute(f"ATTACH {quote_str(str(path))} AS src (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise SourceError(_attach_message(path, exc)) from None
+    rows = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'src' "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'src' AND NOT internal"
+    ).fetchall()
+    raw = {}
+    for schema, table in sorted(rows, key=lambda r: (r[0] != "main", r[0], r[1])):
+        raw.setdefault(table.lower(), (f"src.{quote_ident(schema)}.{quote_ident(table)}", table))
+    return raw
+
+
+def _attach_message(path: Path, exc: duckdb.Error) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "lock" in text.lower():
+        return (
+            f"{path} is locked by another program writing to it; close that program, "
+            "or open a copy of the file"
+        )
+    if "not a valid duckdb database" in text.lower() or "invalid" in text.lower() or "magic" in text.lower():
+        return f"{path} is not a DuckDB database, CSV or Parquet file (or it is damaged): {text}"
+    if "version" in text.lower():
+        return f"{path} was written by an incompatible DuckDB version: {text}"
+    return f"cannot open {path}: {text}"
+
+
+def _describe(con: duckdb.DuckDBPyConnection, select: str) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE {select}").fetchall()}
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
+    tables: dict[str, Table] = {}
+    unusable: dict[str, Table] = {}
+    where = mapping_path.name if mapping_path else MAPPING_FILE
+    for name, columns in CONTRACT.items():
+        entries = dict(spec.get(name, {}))
+        source_name = entries.pop("from", None)
+        if source_name is not None:
+            relation, origin = _mapped_relation(con, raw, source_name, path, where, name)
+        elif name in raw:
+            relation, origin = raw[name]
+        else:
+            continue
+        try:
+            raw_columns = _describe(con, f"SELECT * FROM {relation}")
+        except duckdb.Error as exc:
+            raise SourceError(f"cannot read table '{name}' from {origin}: {_first_line(exc)}") from None
+        lower = {c.lower(): c for c in raw_columns}
+        exprs: dict[str, str] = {}
+        for column in columns:
+            if column in entries:
+                exprs[column] = entries[column]
+            elif column in lower:
+                exprs[column] = quote_ident(lower[column])
+        for column, expr in exprs.items():
+            try:
+                con.execute(f"SELECT {expr} FROM {relation} LIMIT 0")
+            except duckdb.Error as exc:
+                if column in entries:
+                    raise MappingError(
+                        f"{where}: tables.{name}.{column} = {expr!r} does not work on {origin}: {_first_line(exc)}"
+                    ) from None
+                raise SourceError(f"cannot read {name}.{column} from {origin}: {_first_line(exc)}") from None
+        table = Table(name, origin, relation, raw_columns, exprs)
+        missing = [c for c in REQUIRED[name] if c not in exprs]
+        if missing:
+            have = ", ".join(raw_columns) or "no columns"
+            table.problem = (
+                f"table '{name}' ({origin}) has no column {', '.join(missing)} (it has {have}); "
+                f"map it in {where}: [tables.{name}] {missing[0]} = \"<column or SQL expression>\""
+            )
+            if name == "orders":
+                raise SourceError(table.problem)
+            unusable[name] = table
+            continue
+        tables[name] = table
+    if "orders" not in tables:
+        found = ", ".join(sorted(raw)) or "nothing"
+        raise SourceError(
+            f"no 'orders' table in {path} (found: {found}); name one 'orders' or map it in "
+            f"{where}: [tables.orders] from = \"<your table>\""
+        )
+    return tables, unusable
+
+
+def _mapped_relation(con, raw, source_name: str, path: Path, where: str, table: str) -> tuple[str, str]:
+    if source_name.lower() in raw:
+        return raw[source_name.lower()]
+    base = path if path.is_dir() else path.parent
+    candidate = (base / source_name).expanduser()
+    if candidate.is_file() and candidate.suffix.lower() in FILE_SUFFIXES:
+        return _file_relation(con, candidate), candidate.name
+    raise MappingError(
+        f"{where}: tables.{table}.from = {source_name!r} is not a table or file in the source"
+        f"{_did_you_mean(source_name.lower(), raw)}"
+    )
+
+
+def _id_types(con, tables: dict[str, Table]) -> dict[str, str]:
+    """BIGINT for an id kind whose every source column is an integer, else VARCHAR.
+
+    Integer keys join and group several times faster than strings at a million customers,
+    and a mixed shop (integer ids in one file, text in another) must still join, so the
+    choice is made once per id kind across all tables.
+    """
+    kinds: dict[str, set[str]] = {k: set() for k in ID_COLUMNS}
+    for table in tables.values():
+        for column in ID_COLUMNS:
+            if column in table.exprs:
+                types = _describe(con, f"SELECT {table.exprs[column]} AS v FROM {table.relation}")
+                kinds[column].add(types["v"].upper())
+    return {
+        k: "BIGINT" if types and types <= INTEGER_TYPES else "VARCHAR" for k, types in kinds.items()
+    }
+
+
+def normalised_columns(table: Table, id_types: dict[str, str], with_raw: bool = False) -> list[str]:
+    """The SELECT list that turns the raw relation into contract columns.
+
+    TRY_CAST keeps bad values from failing whole queries: they become NULL, and ``check``
+    finds them again by comparing with the raw value (``with_raw`` adds ``raw_<column>``).
+    """
+    parts = []
+    for column, ctype in CONTRACT[table.name].items():
+        sql_type = id_types[column] if ctype == ID else ctype
+        expr = table.exprs.get(column)
+        if expr is None and table.name == "orders" and column == "order_id":
+            number = "row_number() OVER ()"
+            expr = f"-{number}" if sql_type == "BIGINT" else f"'#' || CAST({number} AS VARCHAR)"
+        value = f"TRY_CAST(({expr}) AS {sql_type})" if expr is not None else f"CAST(NULL AS {sql_type})"
+        parts.append(f"{value} AS {column}")
+        if with_raw and column in table.exprs:
+            parts.append(f"({expr}) AS raw_{column}")
+    return parts
+
+
+def _create_view(con, table: Table, id_types: dict[str, str]) -> None:
+    select = ", ".join(normalised_columns(table, id_types))
+    con.execute(f"CREATE OR REPLACE VIEW {table.name} AS SELECT {select} FROM {table.relation}")

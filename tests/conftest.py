@@ -1,0 +1,82 @@
+"""Shared fixtures: isolated user folders, tiny hand-made shops, and a read-only guard."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Never touch the real cache, config or segments folders of whoever runs the tests."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("SEGTUI_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("SEGTUI_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("SEGTUI_SEGMENTS_DIR", str(home / "segments"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def make_duckdb(path: Path, tables: dict[str, str]) -> Path:
+    """Write a DuckDB file whose tables are given as {name: 'SELECT ...' or VALUES query}."""
+    con = duckdb.connect(str(path))
+    try:
+        for name, query in tables.items():
+            con.execute(f"CREATE TABLE {name} AS {query}")
+    finally:
+        con.close()
+    return path
+
+
+def make_csv_folder(folder: Path, files: dict[str, str]) -> Path:
+    """Write {file name: text} into folder (CSV text written as is)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """sha256 of every file under path (or of path itself): the read-only guarantee's witness."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+TINY_ORDERS = """
+SELECT * FROM (VALUES
+  (1, 10, TIMESTAMP '2026-01-05 10:00:00', 20.0),
+  (2, 10, TIMESTAMP '2026-02-04 12:30:00', 30.0),
+  (3, 11, TIMESTAMP '2026-03-01 09:00:00', 15.5)
+) AS t(order_id, customer_id, ordered_at, total)
+"""
+
+
+@pytest.fixture
+def tiny_duckdb(tmp_path) -> Path:
+    return make_duckdb(tmp_path / "shop.duckdb", {"orders": TINY_ORDERS})
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 120):
+    """Run the real `segtui` console entry point in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "segtui.cli", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout,
+    )
+
+
+def assert_one_line_error(result, code: int = 1, contains: str | None = None) -> str:
+    """The error contract: exit code, exactly one line on stderr, no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    if contains:
+        assert contains in lines[0], lines[0]
+    return lines[0]
