@@ -120,6 +120,8 @@ def open_source(path: str | Path, mapping: str | Path | None = None, threads: in
     con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
     try:
         raw = _attach_raw(con, path)
+        if any("read_csv(" in relation for relation, _ in raw.values()):
+            _keep_try_casts(con)
         tables, unusable = _resolve_tables(con, raw, spec, path, mapping_path)
         id_types = _id_types(con, tables)
         for table in tables.values():
@@ -128,6 +130,19 @@ def open_source(path: str | Path, mapping: str | Path | None = None, threads: in
         con.close()
         raise
     return Shop(path, con, tables, unusable, mapping_path, id_types)
+
+
+def _keep_try_casts(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop DuckDB pushing our TRY_CASTs into the CSV reader as plain casts.
+
+    DuckDB 2.0's ``type_pushdown`` optimizer turns ``TRY_CAST(text_col AS TIMESTAMP)`` over a
+    CSV scan into the reader's own conversion, which fails the whole query on one bad value
+    ("yesterday" in a date column) instead of yielding NULL. Older versions lack the setting.
+    """
+    try:
+        con.execute("SET disabled_optimizers = 'type_pushdown'")
+    except duckdb.Error:
+        pass
 
 
 def _find_mapping(path: Path, mapping: str | Path | None) -> Path | None:

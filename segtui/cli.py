@@ -1,0 +1,305 @@
+"""The command line: arguments, exit codes and output; the engine in segtui.core does the work.
+
+Exit codes (DESIGN): 0 ok, 1 a user or data error shown as one line on stderr, 2 usage,
+130 interrupted. Stdout carries data only; messages and progress go to stderr. Textual is
+imported only by ``open`` and ``demo`` so the headless commands start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from segtui import __version__
+from segtui.errors import SegtuiError
+
+app = typer.Typer(
+    name="segtui",
+    help="Explore behavioural customer segments in shop data (a DuckDB file or a folder of CSV/Parquet).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+SourceArg = Annotated[Path, typer.Argument(help="A DuckDB file, a folder of CSV/Parquet files, or one CSV/Parquet file.")]
+MappingOpt = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping file (default: segtui.toml beside the source).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _parse_date(value: Optional[str]) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint="--as-of") from None
+
+
+AsOfOpt = Annotated[
+    Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD; default: latest data).")
+]
+
+
+def _progress():
+    """A Rich progress bar on stderr, and a callback(step, fraction) that drives it."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=err, transient=True,
+    )
+    task = progress.add_task("starting", total=1.0)
+
+    def update(step: str, fraction: float) -> None:
+        progress.update(task, description=step, completed=fraction)
+
+    return progress, update
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"segtui {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def check(source: SourceArg, mapping: MappingOpt = None, json_out: JsonOpt = False) -> None:
+    """What was found in SOURCE, what is usable, and what is wrong in the data."""
+    from segtui.core.check import check_shop
+    from segtui.core.source import open_source
+
+    shop = open_source(source, mapping)
+    try:
+        report = check_shop(shop)
+    finally:
+        shop.close()
+    if json_out:
+        out.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        from segtui.render import render_check
+
+        out.print(render_check(report))
+    if not report.usable:
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    out_path: Annotated[Path, typer.Argument(metavar="OUT.duckdb", help="The DuckDB file to write.")],
+    customers: Annotated[int, typer.Option("--customers", min=1, help="How many customers.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same shop.")] = 42,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Write a deterministic demo shop with planted customer archetypes."""
+    from segtui.core.generate import generate as run_generate
+
+    progress, update = _progress()
+    with progress:
+        result = run_generate(out_path, customers=customers, seed=seed, force=force, progress=update)
+    err.print(f"wrote {out_path} ({_describe_generated(result)})")
+
+
+SegmentsOpt = Annotated[
+    Optional[Path], typer.Option("--segments", help="Folder of your own segment files (default: the user config folder).")
+]
+WhereOpt = Annotated[Optional[str], typer.Option("--where", help="A filter expression, e.g. \"orders >= 3 AND overdue_ratio > 2\".")]
+SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name of a built-in or saved segment.")]
+
+
+def _workspace(source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None):
+    from segtui.core.workspace import open_workspace
+
+    progress, update = _progress()
+    with progress:
+        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update)
+
+
+def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
+    """(label, compiled SQL) for exactly one of --where / --segment."""
+    if (where is None) == (segment is None):
+        raise typer.BadParameter("give exactly one of --where EXPR or --segment NAME", param_hint="--where/--segment")
+    if segment is not None:
+        compiled = ws.segment(segment)
+        return compiled.name, str(compiled.sql)
+    if not where.strip():
+        raise typer.BadParameter("the filter is empty", param_hint="--where")
+    return where, ws.compile(where)
+
+
+def _percent(count: int, total: int) -> float:
+    return round(100.0 * count / total, 2) if total else 0.0
+
+
+@app.command()
+def fields(source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
+    """Every feature: type, unit, description, the tables it needs, and its range in this shop."""
+    from segtui.core.features import FIELDS, field_stats
+
+    ws = _workspace(source, as_of, mapping)
+    try:
+        stats = field_stats(ws.con, ws.features)
+    finally:
+        ws.close()
+    rows = [
+        {
+            "name": f.name, "type": f.type, "unit": f.unit, "description": f.description,
+            "needs": list(f.needs) + list(f.needs_columns),
+            "available": f.name not in ws.features.unavailable,
+            "reason": ws.features.unavailable.get(f.name),
+            "stats": stats.get(f.name),
+        }
+        for f in FIELDS
+    ]
+    if json_out:
+        out.print_json(json.dumps({"as_of": str(ws.as_of), "fields": rows}, default=str))
+        return
+    from segtui.render import render_fields
+
+    out.print(render_fields(rows, ws.as_of))
+
+
+@app.command()
+def segments(
+    source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
+    segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Every segment with its member count and share of customers, as of a date."""
+    ws = _workspace(source, as_of, mapping, segments_dir)
+    try:
+        counts = ws.count_all()
+    finally:
+        ws.close()
+    rows = []
+    for c in ws.catalog.compiled:
+        seg = c.segment
+        count = counts.get(c.name) if c.usable else None
+        reason = c.error or c.reason or counts.errors.get(c.name)
+        rows.append({
+            "name": c.name, "group": seg.group, "description": seg.description, "where": seg.where,
+            "count": count, "percent": _percent(count, counts.total) if count is not None else None,
+            "available": c.usable and c.name not in counts.errors, "reason": reason,
+            "broken": c.error is not None, "builtin": seg.builtin, "overrides_builtin": seg.overrides_builtin,
+            "path": str(seg.path), "as_of": str(ws.as_of),
+        })
+    if json_out:
+        out.print_json(json.dumps(rows, default=str))
+        return
+    from segtui.render import render_segments
+
+    out.print(render_segments(rows, counts.total, ws.as_of, ws.shop.name))
+
+
+@app.command()
+def count(
+    source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None, mapping: MappingOpt = None,
+    as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """How many customers match a filter or a segment (stdout: the integer)."""
+    from segtui.core.segments import count_where
+
+    ws = _workspace(source, as_of, mapping, segments_dir)
+    try:
+        label, sql = _selection(ws, where, segment)
+        n = count_where(ws.con, sql)
+        total = ws.total()
+    finally:
+        ws.close()
+    if json_out:
+        key = "segment" if segment is not None else "where"
+        out.print_json(json.dumps(
+            {key: label, "count": n, "total": total, "percent": _percent(n, total), "as_of": str(ws.as_of)}
+        ))
+    else:
+        out.print(str(n))
+
+
+@app.command()
+def export(
+    source: SourceArg,
+    out_file: Annotated[Path, typer.Option("--out", help="Target file; the format follows the extension: .csv, .parquet, .json, .jsonl.")],
+    where: WhereOpt = None, segment: SegmentOpt = None,
+    columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns (default: every feature).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
+    mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
+) -> None:
+    """Write the members of a filter or segment to a file (temp file, then rename)."""
+    from segtui.core.export import check_target, export_members, format_options
+
+    format_options(out_file)
+    check_target(out_file.expanduser(), force)  # refuse before the features are built
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    ws = _workspace(source, as_of, mapping, segments_dir)
+    try:
+        label, sql = _selection(ws, where, segment)
+        n = export_members(ws.con, sql, out_file, wanted, force)
+    finally:
+        ws.close()
+    err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
+
+
+def _describe_generated(result) -> str:
+    counts = getattr(result, "row_counts", None) or getattr(result, "rows", None)
+    if isinstance(counts, dict):
+        return ", ".join(f"{n:,} {t}" for t, n in counts.items())
+    return "done"
+
+
+def _log_exception() -> Path | None:
+    """Write the current traceback to the log file; never let logging itself fail the exit."""
+    try:
+        from segtui.locations import log_file
+
+        path = log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc() + "\n")
+        return path
+    except Exception:
+        return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning every failure into one line on stderr and an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="segtui", standalone_mode=False)
+    except SegtuiError as exc:
+        err.print(f"segtui: error: {exc}", markup=False)
+        code = exc.exit_code
+    except typer.TyperException as exc:  # usage errors (typer's own click) say what was wrong
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            err.print(ctx.get_help(), markup=False)
+        else:
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            err.print(f"segtui: usage error: {exc.format_message()}{hint}", markup=False)
+        code = 2
+    except (KeyboardInterrupt, typer.Abort):
+        err.print("segtui: interrupted", markup=False)
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except Exception as exc:  # a bug: one line for the user, the traceback in the log
+        where = _log_exception()
+        detail = f"; details in {where}" if where else ""
+        err.print(f"segtui: internal error: {type(exc).__name__}: {exc}{detail}", markup=False)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

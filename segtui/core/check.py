@@ -1,0 +1,169 @@
+"""`segtui check`: what a shop holds, what segtui can do with it, and what is wrong in it.
+
+Every number comes from one aggregate query per table over the raw and normalised values side
+by side (see ``source.normalised_columns``), so a 10M-row table is scanned once. The report is
+plain data; the CLI renders it with Rich or as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from segtui.core.source import CONTRACT, Shop, normalised_columns
+
+KNOWN_EVENT_TYPES = (
+    "page_view", "product_view", "cart_add", "checkout_start",
+    "email_open", "email_click", "complaint", "search",
+)
+TIMESTAMP_COLUMNS = {t: [c for c, ty in cols.items() if ty in ("TIMESTAMP", "DATE")] for t, cols in CONTRACT.items()}
+
+
+@dataclass
+class Problem:
+    table: str
+    problem: str
+    count: int
+    example: str | None
+
+
+@dataclass
+class TableReport:
+    name: str
+    origin: str
+    rows: int | None
+    columns: list[str]  # contract columns found (or mapped)
+    missing_optional: list[str]
+    usable: bool
+    problem: str | None = None
+
+
+@dataclass
+class CheckReport:
+    source: str
+    mapping_file: str | None
+    tables: list[TableReport]
+    customers: int
+    orders_from: str | None
+    orders_to: str | None
+    events_from: str | None
+    events_to: str | None
+    features_available: list[str]
+    features_unavailable: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+    usable: bool = True
+    verdict: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
+    """(label, condition, example) triples evaluated over the raw+normalised columns."""
+    rules: list[tuple[str, str, str]] = []
+    key = "order_id" if table in ("order_items", "returns") else "customer_id"
+    if key in CONTRACT[table] and table != "products":
+        rules.append((f"NULL {key}", f"{key} IS NULL", "NULL"))
+    for column in TIMESTAMP_COLUMNS[table]:
+        if column not in present:
+            continue
+        rules.append((f"unparseable {column}", f"raw_{column} IS NOT NULL AND {column} IS NULL", f"CAST(raw_{column} AS VARCHAR)"))
+        if column in ("ordered_at", "occurred_at"):
+            rules.append((f"NULL {column}", f"raw_{column} IS NULL", "NULL"))
+            rules.append((f"{column} in the future", f"{column} > current_localtimestamp()", f"CAST({column} AS VARCHAR)"))
+    for column, ctype in CONTRACT[table].items():
+        if ctype == "DOUBLE" and column in present:
+            rules.append((f"non-numeric {column}", f"raw_{column} IS NOT NULL AND {column} IS NULL", f"CAST(raw_{column} AS VARCHAR)"))
+    if table == "orders":
+        rules.append(("NULL total", "raw_total IS NULL", "NULL"))
+        rules.append(("negative total", "total < 0", "CAST(total AS VARCHAR)"))
+    if table == "events" and "type" in present:
+        known = ", ".join(f"'{t}'" for t in KNOWN_EVENT_TYPES)
+        rules.append(("events of unknown type", f"type IS NOT NULL AND type NOT IN ({known})", "type"))
+    if table == "reviews" and "rating" in present:
+        rules.append(("rating outside 1-5", "rating IS NOT NULL AND (rating < 1 OR rating > 5)", "CAST(rating AS VARCHAR)"))
+    return rules
+
+
+def _stamp(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def check_shop(shop: Shop) -> CheckReport:
+    """Inspect ``shop`` and say what is usable and what is wrong, with counts and examples."""
+    con = shop.con
+    problems: list[Problem] = []
+    reports: list[TableReport] = []
+    rows_by_table: dict[str, int] = {}
+    for name, table in {**shop.tables, **shop.unusable}.items():
+        usable = name in shop.tables
+        missing = [c for c in CONTRACT[name] if c not in table.exprs]
+        rows = None
+        if usable:
+            rules = _problem_rules(name, table.present)
+            select = ", ".join(normalised_columns(table, shop.id_types, with_raw=True))
+            aggregates = ["count(*)"]
+            for _, cond, example in rules:
+                aggregates.append(f"count(*) FILTER (WHERE {cond})")
+                aggregates.append(f"min({example}) FILTER (WHERE {cond})" if example != "NULL" else "NULL")
+            result = con.execute(f"SELECT {', '.join(aggregates)} FROM (SELECT {select} FROM {table.relation})").fetchone()
+            rows = rows_by_table[name] = result[0]
+            for i, (label, _, example) in enumerate(rules):
+                count = result[1 + 2 * i]
+                if count:
+                    shown = result[2 + 2 * i]
+                    problems.append(Problem(name, label, count, "NULL" if example == "NULL" else _stamp(shown)))
+        else:
+            rows = con.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]
+        reports.append(TableReport(name, table.origin, rows, sorted(table.exprs), missing, usable, table.problem))
+
+    if "order_id" in shop.tables["orders"].exprs:
+        dup = con.execute(
+            "SELECT count(*), min(CAST(order_id AS VARCHAR)) FROM "
+            "(SELECT order_id FROM orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1)"
+        ).fetchone()
+        if dup[0]:
+            problems.append(Problem("orders", "duplicate order_id", dup[0], dup[1]))
+
+    customers = _count_customers(shop)
+    o_from, o_to = con.execute("SELECT min(ordered_at), max(ordered_at) FROM orders").fetchone()
+    e_from = e_to = None
+    if "events" in shop.tables:
+        e_from, e_to = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
+    available, unavailable = _feature_availability(shop)
+
+    valid_orders = con.execute(
+        "SELECT count(*) FROM orders WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL"
+    ).fetchone()[0]
+    usable = valid_orders > 0
+    if usable:
+        verdict = f"usable: {valid_orders:,} orders from {customers:,} customers"
+        if problems:
+            verdict += f"; {len(problems)} kind(s) of data problem, rows affected are ignored or counted as noted"
+    elif rows_by_table.get("orders", 0) == 0:
+        verdict = "not usable: the orders table is empty"
+    else:
+        verdict = "not usable: no order has both a customer_id and a readable ordered_at"
+    return CheckReport(
+        source=str(shop.path), mapping_file=str(shop.mapping_file) if shop.mapping_file else None,
+        tables=reports, customers=customers,
+        orders_from=_stamp(o_from), orders_to=_stamp(o_to), events_from=_stamp(e_from), events_to=_stamp(e_to),
+        features_available=available, features_unavailable=unavailable,
+        problems=problems, usable=usable, verdict=verdict,
+    )
+
+
+def _count_customers(shop: Shop) -> int:
+    parts = ["SELECT customer_id FROM orders"]
+    if "customers" in shop.tables:
+        parts.append("SELECT customer_id FROM customers")
+    if "events" in shop.tables:
+        parts.append("SELECT customer_id FROM events")
+    union = " UNION ALL ".join(parts)
+    return shop.con.execute(f"SELECT count(DISTINCT customer_id) FROM ({union})").fetchone()[0]
+
+
+def _feature_availability(shop: Shop) -> tuple[list[str], dict[str, str]]:
+    from segtui.core.features import feature_availability
+
+    available, unavailable = feature_availability(shop.table_names, shop.present_columns)
+    return [f.name for f in available], unavailable

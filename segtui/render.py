@@ -1,0 +1,110 @@
+"""Rich renderings of engine results for the terminal (the CLI's human output)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from segtui.core.check import CheckReport
+
+
+def render_check(report: CheckReport) -> Group:
+    """The `segtui check` report: tables, coverage, feature families and data problems."""
+    head = Text()
+    head.append("Source ", style="bold").append(report.source)
+    if report.mapping_file:
+        head.append("  mapped by ", style="dim").append(report.mapping_file)
+    summary = Text(
+        f"{report.customers:,} customers; orders {report.orders_from or '-'} .. {report.orders_to or '-'}"
+        + (f"; events {report.events_from} .. {report.events_to}" if report.events_from else "")
+    )
+
+    tables = Table(title="Tables", title_justify="left", show_edge=False)
+    tables.add_column("table")
+    tables.add_column("from")
+    tables.add_column("rows", justify="right")
+    tables.add_column("columns")
+    for t in report.tables:
+        columns = ", ".join(t.columns)
+        status = Text(columns) if t.usable else Text(f"unusable: {t.problem}", style="red")
+        tables.add_row(t.name, escape(t.origin), f"{t.rows:,}" if t.rows is not None else "-", status)
+
+    features = Table(title="Features", title_justify="left", show_edge=False)
+    features.add_column("available here", ratio=1)
+    features.add_column("unavailable", ratio=1)
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in report.features_unavailable.items():
+        by_reason.setdefault(reason, []).append(name)
+    features.add_row(
+        Text(", ".join(report.features_available) or "none"),
+        Text("\n".join(f"{reason}: {', '.join(names)}" for reason, names in by_reason.items()) or "none", style="dim"),
+    )
+
+    parts = [head, summary, Text(""), tables, Text(""), features, Text("")]
+    if report.problems:
+        problems = Table(title="Data problems", title_justify="left", show_edge=False)
+        problems.add_column("table")
+        problems.add_column("problem")
+        problems.add_column("rows", justify="right")
+        problems.add_column("example")
+        for p in report.problems:
+            problems.add_row(p.table, p.problem, f"{p.count:,}", escape(p.example or ""))
+        parts += [problems, Text("")]
+    else:
+        parts.append(Text("No data problems found."))
+    parts.append(Text(report.verdict, style="bold green" if report.usable else "bold red"))
+    return Group(*parts)
+
+
+def _number(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _stats_text(stats: dict | None) -> str:
+    if not stats:
+        return ""
+    if "top" in stats:
+        return ", ".join(f"{v} ({n:,})" for v, n in stats["top"])
+    return f"{_number(stats.get('min'))} .. {_number(stats.get('max'))}"
+
+
+def render_fields(rows: list[dict], as_of) -> Table:
+    """`segtui fields`: one row per feature, unavailable ones dimmed with the reason."""
+    table = Table(title=f"Features as of {as_of}", title_justify="left", show_edge=False)
+    for name in ("field", "type", "unit", "in this shop", "description"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        here = Text(_stats_text(r["stats"])) if r["available"] else Text(f"unavailable: {r['reason']}", style="dim")
+        table.add_row(r["name"], r["type"], r["unit"], here, Text(r["description"]), style=None if r["available"] else "dim")
+    return table
+
+
+def render_segments(rows: list[dict], total: int, as_of, source: str) -> Table:
+    """`segtui segments`: grouped, counts right-aligned with thousands separators."""
+    table = Table(
+        title=f"{source} · as of {as_of} · {total:,} customers", title_justify="left", show_edge=False,
+    )
+    table.add_column("group")
+    table.add_column("segment")
+    table.add_column("customers", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("note")
+    previous = None
+    for r in rows:
+        group = r["group"] if r["group"] != previous else ""
+        previous = r["group"]
+        if r["available"]:
+            note = "overrides built-in" if r["overrides_builtin"] else ("" if r["builtin"] else "yours")
+            table.add_row(group, Text(r["name"]), f"{r['count']:,}", f"{r['percent']:.1f}", note)
+        else:
+            why = f"broken: {r['reason']}" if r["broken"] else f"unavailable: {r['reason']}"
+            table.add_row(group, Text(r["name"]), "-", "-", Text(why), style="dim")
+    return table

@@ -1,0 +1,98 @@
+"""`segtui check`: tables, coverage, feature families and each data problem with its count."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import assert_one_line_error, make_csv_folder, make_duckdb, run_cli, tree_digest, TINY_ORDERS
+from segtui.core.check import check_shop
+from segtui.core.source import open_source
+
+PROBLEM_ORDERS = """order_id,customer_id,ordered_at,total
+1,10,2026-01-01 10:00:00,20
+2,,2026-01-02 10:00:00,5
+3,11,2026-01-03 10:00:00,-7.5
+4,12,2026-01-04 10:00:00,
+5,13,2030-05-01 10:00:00,9
+5,13,2026-01-05 10:00:00,9
+6,14,yesterday,3
+7,15,2026-01-06 10:00:00,oops
+"""
+PROBLEM_EVENTS = """customer_id,occurred_at,type
+10,2026-01-01 09:00:00,page_view
+10,2026-01-01 09:05:00,wishlist
+16,2026-01-02 09:00:00,wishlist
+16,2026-01-02 09:01:00,cart_add
+"""
+
+
+def problem_shop(tmp_path):
+    return make_csv_folder(tmp_path / "shop", {"orders.csv": PROBLEM_ORDERS, "events.csv": PROBLEM_EVENTS})
+
+
+def problems_of(report):
+    return {(p.table, p.problem): (p.count, p.example) for p in report.problems}
+
+
+def test_each_data_problem_is_counted_with_an_example(tmp_path):
+    report = check_shop(open_source(problem_shop(tmp_path)))
+    found = problems_of(report)
+    assert found[("orders", "NULL customer_id")] == (1, "NULL")
+    assert found[("orders", "negative total")] == (1, "-7.5")
+    assert found[("orders", "NULL total")] == (1, "NULL")
+    assert found[("orders", "non-numeric total")] == (1, "oops")
+    assert found[("orders", "ordered_at in the future")] == (1, "2030-05-01 10:00:00")
+    assert found[("orders", "duplicate order_id")] == (1, "5")
+    assert found[("orders", "unparseable ordered_at")] == (1, "yesterday")
+    assert found[("events", "events of unknown type")] == (2, "wishlist")
+    assert report.usable
+    # customers 10..16 and the NULL one excluded: 10, 11, 12, 13, 14, 15 from orders, 16 from events
+    assert report.customers == 7
+    assert report.orders_from == "2026-01-01 10:00:00"
+
+
+def test_good_data_has_no_problems_and_reports_tables(tiny_duckdb):
+    report = check_shop(open_source(tiny_duckdb))
+    assert report.problems == []
+    assert report.usable
+    orders = report.tables[0]
+    assert (orders.name, orders.rows, orders.usable) == ("orders", 3, True)
+    assert "discount" in orders.missing_optional
+    assert report.customers == 2
+    assert "events" in report.features_unavailable.get("main_os", "")
+
+
+def test_check_cli_text_and_exit_code(tmp_path):
+    shop = problem_shop(tmp_path)
+    before = tree_digest(shop)
+    result = run_cli("check", str(shop))
+    assert result.returncode == 0, result.stderr
+    for text in ("orders", "events of unknown type", "duplicate order_id", "usable"):
+        assert text in result.stdout
+    assert tree_digest(shop) == before
+
+
+def test_check_cli_json(tmp_path):
+    result = run_cli("check", str(problem_shop(tmp_path)), "--json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["usable"] is True
+    assert {"table": "orders", "problem": "negative total", "count": 1, "example": "-7.5"} in data["problems"]
+
+
+def test_check_empty_orders_is_not_usable(tmp_path):
+    db = make_duckdb(tmp_path / "e.duckdb", {"orders": TINY_ORDERS + " LIMIT 0"})
+    result = run_cli("check", str(db))
+    assert result.returncode == 1
+    assert "not usable: the orders table is empty" in result.stdout
+
+
+def test_check_missing_source_is_one_line(tmp_path):
+    assert_one_line_error(run_cli("check", str(tmp_path / "missing.duckdb")), 1, "no such file or folder")
+
+
+def test_check_unusable_optional_table_is_reported(tmp_path):
+    db = make_duckdb(tmp_path / "s.duckdb", {"orders": TINY_ORDERS, "reviews": "SELECT 4 AS rating"})
+    report = check_shop(open_source(db))
+    reviews = next(t for t in report.tables if t.name == "reviews")
+    assert not reviews.usable and "has no column customer_id" in reviews.problem
