@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SourceArg = Annotated[Path, typer.Argument(help="A DuckDB file, a folder of CSV/Parquet files, or one CSV/Parquet file.")]
 MappingOpt = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping file (default: segtui.toml beside the source).")]
@@ -52,12 +52,15 @@ AsOfOpt = Annotated[
 
 
 def _progress():
-    """A Rich progress bar on stderr, and a callback(step, fraction) that drives it."""
+    """A Rich progress bar on stderr, and a callback(step, fraction) that drives it.
+
+    Off when stderr is not a terminal: cron mail and CI logs get no bar debris.
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
         TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(), console=err, transient=True,
+        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     )
     task = progress.add_task("starting", total=1.0)
 
@@ -249,6 +252,48 @@ def export(
     finally:
         ws.close()
     err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
+
+
+@app.command("open")
+def open_(
+    source: SourceArg, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, mapping: MappingOpt = None,
+) -> None:
+    """Open the explorer on SOURCE."""
+    from segtui.core.source import open_source
+
+    open_source(source, mapping).close()  # fail here, in one line, before the screen is taken
+    _run_explorer(source, _parse_date(as_of), mapping, segments_dir)
+
+
+@app.command()
+def demo(
+    customers: Annotated[Optional[int], typer.Option("--customers", min=1, help="Generate a shop this large (cached) instead of the bundled sample.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for a generated demo shop.")] = 42,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Open the explorer on the bundled sample shop, or on a generated one (built once, then cached)."""
+    from segtui.resources import sample_data_dir
+
+    if customers is None:
+        source = sample_data_dir()
+    else:
+        from segtui.core.generate import generate as run_generate
+        from segtui.locations import cache_dir
+
+        source = cache_dir() / "demo" / f"shop-{customers}-seed{seed}.duckdb"
+        if not source.exists():
+            source.parent.mkdir(parents=True, exist_ok=True)
+            err.print(f"generating a demo shop of {customers:,} customers into {source} (once)", markup=False)
+            progress, update = _progress()
+            with progress:
+                run_generate(source, customers=customers, seed=seed, progress=update)
+    _run_explorer(source, _parse_date(as_of), None, None)
+
+
+def _run_explorer(source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path]) -> None:
+    from segtui.tui.app import run_app
+
+    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir)
 
 
 def _describe_generated(result) -> str:

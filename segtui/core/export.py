@@ -1,0 +1,103 @@
+"""Write a segment's members to CSV, Parquet or JSON.
+
+DuckDB's COPY does the serialising; this module picks the format from the file extension,
+guards the target and makes the write atomic: COPY goes to a temporary file in the target's
+own folder, which is renamed over the target only when complete, so a failure or Ctrl+C
+leaves nothing half-written and an existing file untouched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import duckdb
+
+from segtui.errors import ExportError
+
+FORMATS = {
+    ".csv": "FORMAT csv, HEADER true",
+    ".parquet": "FORMAT parquet, COMPRESSION zstd",
+    ".json": "FORMAT json, ARRAY true",
+    ".jsonl": "FORMAT json",
+    ".ndjson": "FORMAT json",
+}
+
+
+def format_options(path: Path) -> str:
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise ExportError(
+            f"cannot tell the format of {path.name}: use a .csv, .parquet, .json or .jsonl file name"
+        ) from None
+
+
+def check_target(path: Path, force: bool) -> None:
+    """Refuse before any work is done: an existing file without force, a missing or read-only folder."""
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder; give a file name such as {path / 'members.csv'}")
+    if path.exists() and not force:
+        raise ExportError(f"{path} already exists; pass --force to overwrite it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write to folder {folder}: permission denied")
+
+
+def pick_columns(available: list[str], wanted: list[str] | None) -> list[str]:
+    """customer_id and every feature by default; otherwise the named ones, customer_id first."""
+    if not wanted:
+        return available
+    unknown = [c for c in wanted if c not in available]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], available, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; see 'segtui fields'"
+        raise ExportError(f"unknown column '{unknown[0]}' in --columns{hint}")
+    ordered = list(dict.fromkeys(wanted))
+    return ordered if "customer_id" in ordered else ["customer_id", *ordered]
+
+
+def export_members(
+    con: duckdb.DuckDBPyConnection,
+    where_sql: str,
+    path: str | Path,
+    columns: list[str] | None = None,
+    force: bool = False,
+    table: str = "customer_features",
+) -> int:
+    """Write the rows of ``table`` matching ``where_sql`` to ``path``; return how many.
+
+    Zero rows is not an error: an empty file with a header (CSV) or a schema (Parquet) is how
+    "the segment is empty" is told apart from "the export failed".
+    """
+    path = Path(path).expanduser()
+    options = format_options(path)
+    check_target(path, force)
+    available = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
+    chosen = pick_columns(available, columns)
+    select = ", ".join('"' + c.replace('"', '""') + '"' for c in chosen)
+    query = f"SELECT {select} FROM {table} WHERE {where_sql} ORDER BY customer_id"
+    tmp = path.with_name(f".{path.name}.segtui-{os.getpid()}.tmp")
+    try:
+        rows = con.execute(f"COPY ({query}) TO '{_sql_path(tmp)}' ({options})").fetchone()[0]
+        os.replace(tmp, path)
+    except duckdb.Error as exc:
+        raise ExportError(f"could not write {path}: {_first_line(exc)}") from None
+    except OSError as exc:
+        raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return rows
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,113 @@
+"""One opened shop, ready to answer: source -> features as of a date -> compiled segments.
+
+This is the headless engine both faces use: the CLI opens one per command, the TUI keeps one
+and rebuilds it for another as-of date. It only orchestrates; source, features, segments and
+filters do the work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from segtui.core.features import FEATURE_TABLE, FeatureSet, build_features, default_as_of
+from segtui.core.segments import CompiledSegment, SegmentCatalog, SegmentCounts, count_segments, count_where, load_segments
+from segtui.core.source import Shop, open_source
+from segtui.errors import SegmentError, SourceError
+from segtui.locations import user_segments_dir
+from segtui.resources import queries_dir
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class Workspace:
+    shop: Shop
+    features: FeatureSet
+    catalog: SegmentCatalog
+    segments_dir: Path
+
+    @property
+    def as_of(self) -> date:
+        return self.features.as_of
+
+    @property
+    def con(self):
+        return self.shop.con
+
+    @property
+    def columns(self) -> dict[str, str]:
+        return {row[0]: row[1] for row in self.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
+
+    def total(self) -> int:
+        return count_where(self.con, "TRUE")
+
+    def count_all(self) -> SegmentCounts:
+        return count_segments(self.con, self.catalog.compiled)
+
+    def compile(self, expr: str) -> str:
+        return self.catalog.compile(expr)
+
+    def count(self, expr: str) -> int:
+        return count_where(self.con, self.compile(expr))
+
+    def segment(self, name: str) -> CompiledSegment:
+        """A usable segment by name (case-insensitive), or a one-line error saying why not."""
+        compiled = self.catalog.find(name)
+        if compiled.error:
+            raise SegmentError(f"segment '{compiled.name}' is broken: {compiled.error}")
+        if not compiled.available:
+            raise SegmentError(f"segment '{compiled.name}' is unavailable for this shop: {compiled.reason}")
+        return compiled
+
+    def reload_segments(self) -> None:
+        self.catalog = _catalog(self.shop, self.features, self.segments_dir)
+
+    def close(self) -> None:
+        self.shop.close()
+
+
+def resolve_as_of(shop: Shop, as_of: date | None) -> date:
+    """The as-of date to use: the given one, else the date of the latest order or event.
+
+    An as-of date before every order and event is refused: every feature would be empty and
+    every count 0, which reads as an answer but is a mistake.
+    """
+    latest = default_as_of(shop.con, shop.table_names)
+    if latest is None:
+        raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
+    if as_of is None:
+        return latest
+    first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
+    if first is not None and as_of < first:
+        raise SourceError(f"as-of {as_of} is before the first order ({first}); choose a date from {first} to {latest}")
+    return as_of
+
+
+def _catalog(shop: Shop, features: FeatureSet, segments_dir: Path) -> SegmentCatalog:
+    segments = load_segments(queries_dir() / "segments", segments_dir if segments_dir.is_dir() else None)
+    columns = {row[0]: row[1] for row in shop.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
+    return SegmentCatalog(segments, columns, features.unavailable, shop.table_names)
+
+
+def open_workspace(
+    source: str | Path,
+    as_of: date | None = None,
+    mapping: str | Path | None = None,
+    segments_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> Workspace:
+    """Open ``source``, build its features as of ``as_of`` and compile every segment."""
+    shop = open_source(source, mapping)
+    try:
+        day = resolve_as_of(shop, as_of)
+        features = build_features(shop.con, day, shop.table_names, shop.present_columns, progress)
+        folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()
+        if segments_dir and not folder.is_dir():
+            raise SegmentError(f"segments folder not found: {folder}")
+        return Workspace(shop, features, _catalog(shop, features, folder), folder)
+    except BaseException:
+        shop.close()
+        raise
