@@ -1,0 +1,14 @@
+-- Order lines of the orders on or before the as-of day, with the buyer and the order time.
+-- A NULL quantity counts as one item; lines without a product are ignored.
+-- needs: orders, order_items
+CREATE OR REPLACE TEMP VIEW items_asof AS
+SELECT
+    o.customer_id,
+    o.order_id,
+    o.ordered_at,
+    i.product_id,
+    COALESCE(i.quantity, 1) AS quantity,
+    i.price
+FROM order_items AS i
+JOIN orders_asof AS o ON o.order_id = i.order_id
+WHERE i.product_id IS NOT NULL;

@@ -1,0 +1,497 @@
+"""Build ``customer_features``: one row per customer, every behavioural feature, as of a date.
+
+DuckDB does the work; the SQL lives in ``queries/features/`` (one file per feature family, each
+headed by the tables and columns it needs) and this module only decides which files to run, in
+which order, and how the families meet in the final table:
+
+1. ``base_*.sql`` cut the shop's tables at the as-of day (``orders_asof``, ``events_asof``, ...;
+   views for the big ones, since re-reading 30M events in a few passes is cheaper than writing
+   them once; a table for the deduplicated customers). They are the only place the date
+   enters: ``:as_of`` becomes a ``DATE 'YYYY-MM-DD'`` literal rendered from a
+   :class:`datetime.date`. Every later step reads
+   their ``days_ago`` column (whole days between the row's date and the as-of date) instead of
+   the date. ``customers``, ``events`` and ``reviews`` get an *empty* base when the shop lacks
+   them, so families that merely draw on them (devices, complaints, tenure) can union them.
+2. Each family file makes one temp table ``feature_<family>`` keyed by customer_id, with one
+   GROUP BY pass over its base where possible (``core`` and ``events`` always run: the universe
+   is built from them). A family runs only when one of its fields is available; a field whose
+   table or column is missing is left out of the table and reported.
+3. One ``CREATE TABLE customer_features`` joins the families to the universe (``universe.sql``)
+   and fills the values that mean "none of it" (0 orders, FALSE abandoned cart, 'none' usage).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field as dataclass_field
+from datetime import date, datetime
+
+import duckdb
+
+from segtui.resources import read_query
+
+Progress = Callable[[str, float], None]
+
+FEATURE_TABLE = "customer_features"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of ``customer_features``.
+
+    ``needs`` are tables and ``needs_columns`` are ``table.column`` names; an entry may list
+    alternatives joined by ``|`` ("events|reviews": either will do). ``family`` is the
+    ``queries/features`` family that computes it and ``fill`` the SQL value a customer the
+    family has no row for gets (``None``: NULL).
+    """
+
+    name: str
+    type: str
+    description: str
+    unit: str
+    needs: tuple[str, ...]
+    needs_columns: tuple[str, ...] = ()
+    family: str = "core"
+    fill: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """What :func:`build_features` made: the as-of date, the columns it has (in table order,
+    after ``customer_id``) and, for every field it could not compute, why ("needs events")."""
+
+    as_of: date
+    available: tuple[Field, ...]
+    unavailable: dict[str, str] = dataclass_field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("customer_id", *(f.name for f in self.available))
+
+
+def _f(name, type_, description, unit, needs, needs_columns=(), family="core", fill=None):
+    return Field(name, type_, description, unit, tuple(needs), tuple(needs_columns), family, fill)
+
+
+_O = ("orders",)
+
+FIELDS: tuple[Field, ...] = (
+    # core.sql
+    _f("orders", "BIGINT", "Number of distinct orders placed on or before the as-of date (0 if none).",
+       "orders", _O, fill="0"),
+    _f("total_spent", "DOUBLE", "Sum of the order totals on or before the as-of date, refunds (negative totals) included and a missing total counted as 0.",
+       "money", _O, fill="0"),
+    _f("avg_order_value", "DOUBLE", "total_spent divided by orders; NULL without orders.",
+       "money", _O),
+    _f("first_order_at", "TIMESTAMP", "Timestamp of the customer's first order on or before the as-of date.",
+       "timestamp", _O),
+    _f("last_order_at", "TIMESTAMP", "Timestamp of the customer's latest order on or before the as-of date.",
+       "timestamp", _O),
+    _f("days_since_last_order", "BIGINT", "Whole days between the latest order's date and the as-of date (0 for an order on the as-of day).",
+       "days", _O),
+    _f("days_since_first_order", "BIGINT", "Whole days between the first order's date and the as-of date.",
+       "days", _O),
+    _f("avg_days_between_orders", "DOUBLE", "Days between the first and the latest order's dates divided by (orders - 1); NULL below 2 orders.",
+       "days", _O),
+    _f("overdue_ratio", "DOUBLE", "days_since_last_order divided by avg_days_between_orders (above 1: later than the customer's own rhythm); NULL when that average is NULL or 0.",
+       "ratio", _O),
+    _f("spend_percentile", "DOUBLE", "Percentage of the other buyers who spent strictly less (100 * percent_rank of total_spent; ties share a value, a lone buyer gets 0); NULL without orders.",
+       "percentile 0-100", _O),
+    _f("orders_365d", "BIGINT", "Number of orders in the last 365 days (the as-of day and the 364 days before it).",
+       "orders", _O, fill="0"),
+    # usage.sql
+    _f("usage_level", "VARCHAR", "'heavy' (percent_rank of orders_365d >= 0.8 among customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them) or 'none' (no order in the last 365 days).",
+       "level", _O, family="usage", fill="'none'"),
+    # rfm.sql
+    _f("r_score", "BIGINT", "Recency score 1-5 among buyers (5 = most recent): least(5, 1 + floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.",
+       "score 1-5", _O, family="rfm"),
+    _f("f_score", "BIGINT", "Frequency score 1-5 among buyers (5 = most orders): least(5, 1 + floor(5 * percent_rank)) of orders; NULL without orders.",
+       "score 1-5", _O, family="rfm"),
+    _f("m_score", "BIGINT", "Monetary score 1-5 among buyers (5 = highest spend): least(5, 1 + floor(5 * percent_rank)) of total_spent; NULL without orders.",
+       "score 1-5", _O, family="rfm"),
+    _f("rfm_segment", "VARCHAR", "The buyer's cell in the standard recency x frequency grid (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Can't lose them, Hibernating); NULL without orders.",
+       "segment", _O, family="rfm"),
+    # discounts.sql
+    _f("discount_share", "DOUBLE", "Share of the customer's orders with a discount above 0 (a missing discount counts as none); NULL without orders.",
+       "share 0-1", _O, ("orders.discount",), family="discounts"),
+    _f("full_price_share", "DOUBLE", "Share of the customer's orders without a discount (1 - discount_share); NULL without orders.",
+       "share 0-1", _O, ("orders.discount",), family="discounts"),
+    # timing.sql
+    _f("preferred_hour", "BIGINT", "Hour of the day (0-23) in which the customer placed the most orders; ties go to the earliest hour.",
+       "hour 0-23", _O, family="timing"),
+    _f("preferred_weekday", "BIGINT", "ISO weekday (1 = Monday to 7 = Sunday) on which the customer placed the most orders; ties go to the earliest day.",
+       "weekday 1-7", _O, family="timing"),
+    _f("preferred_weekday_name", "VARCHAR", "preferred_weekday as a name: Mon, Tue, Wed, Thu, Fri, Sat or Sun.",
+       "weekday", _O, family="timing"),
+    _f("weekend_share", "DOUBLE", "Share of the customer's orders placed on a Saturday or Sunday; NULL without orders.",
+       "share 0-1", _O, family="timing"),
+    _f("holiday_share", "DOUBLE", "Share of the customer's orders placed in November or December; NULL without orders.",
+       "share 0-1", _O, family="timing"),
+    # order_habits.sql
+    _f("main_payment_method", "VARCHAR", "Payment method of most of the customer's orders; ties go to the alphabetically first.",
+       "payment method", _O, ("orders.payment_method",), family="order_habits"),
+    _f("main_channel", "VARCHAR", "Sales channel of most of the customer's orders; ties go to the alphabetically first.",
+       "channel", _O, ("orders.channel",), family="order_habits"),
+    # categories.sql
+    _f("favorite_category", "VARCHAR", "Category with the most items (sum of quantity) bought; ties broken by spend in it, then by name ascending.",
+       "category", ("orders", "order_items", "products"), ("products.category",), family="categories"),
+    _f("category_count", "BIGINT", "Number of distinct product categories the customer has bought.",
+       "categories", ("orders", "order_items", "products"), ("products.category",), family="categories", fill="0"),
+    # events.sql
+    _f("product_views_30d", "BIGINT", "Number of product_view events in the last 30 days (the as-of day and the 29 before it).",
+       "events", ("events",), family="events", fill="0"),
+    _f("visits_30d", "BIGINT", "Number of distinct days in the last 30 with any event other than an email open or click.",
+       "days", ("events",), family="events", fill="0"),
+    _f("sessions_30d", "BIGINT", "Number of distinct session ids among the events of the last 30 days.",
+       "sessions", ("events",), ("events.session_id",), family="events", fill="0"),
+    _f("email_opens_90d", "BIGINT", "Number of email_open events in the last 90 days.",
+       "events", ("events",), family="events", fill="0"),
+    _f("email_clicks_90d", "BIGINT", "Number of email_click events in the last 90 days.",
+       "events", ("events",), family="events", fill="0"),
+    # views_unbought.sql / views_unbought_no_items.sql
+    _f("views_without_purchase", "BIGINT", "Product views in the last 30 days of products the customer never bought (without order lines: all product views of the last 30 days when no order was placed in them).",
+       "events", ("events",), family="views_unbought", fill="0"),
+    # last_action.sql
+    _f("last_action", "VARCHAR", "The customer's latest action: order, review or an event of type page_view, product_view, cart_add, checkout_start, email_open, email_click, complaint or search (ties: order, then alphabetical).",
+       "action", ("events",), family="last_action"),
+    _f("days_since_last_action", "BIGINT", "Whole days between the date of last_action and the as-of date.",
+       "days", ("events",), family="last_action"),
+    # carts.sql
+    _f("has_abandoned_cart", "BOOLEAN", "True when the latest cart_add or checkout_start event is at least 24 hours before the end of the as-of day and no order followed it.",
+       "flag", ("events",), family="carts", fill="FALSE"),
+    _f("days_since_cart_activity", "BIGINT", "Whole days between the latest cart_add or checkout_start event's date and the as-of date.",
+       "days", ("events",), family="carts"),
+    # pricier.sql
+    _f("viewed_pricier_before_buying", "BOOLEAN", "True when, in the 7 days before an order, the customer viewed another product of the same category with a higher list price than the unit price paid for a product in that order.",
+       "flag", ("events", "order_items", "products"),
+       ("events.product_id", "products.category", "products.price"), family="pricier", fill="FALSE"),
+    # devices.sql
+    _f("main_device", "VARCHAR", "Device of most of the customer's orders and events counted together; ties go to the alphabetically first.",
+       "device", _O, ("orders.device|events.device",), family="devices"),
+    _f("main_os", "VARCHAR", "Operating system of most of the customer's events; ties go to the alphabetically first.",
+       "os", ("events",), ("events.os",), family="devices"),
+    # complaints.sql
+    _f("complaints", "BIGINT", "Number of complaint events plus reviews of kind 'complaint' on or before the as-of date.",
+       "complaints", ("events|reviews",), family="complaints", fill="0"),
+    _f("days_since_last_complaint", "BIGINT", "Whole days between the latest complaint's date and the as-of date.",
+       "days", ("events|reviews",), family="complaints"),
+    # reviews.sql
+    _f("reviews", "BIGINT", "Number of reviews of any kind written on or before the as-of date.",
+       "reviews", ("reviews",), family="reviews", fill="0"),
+    _f("avg_rating", "DOUBLE", "Mean rating of those reviews (1-5, missing ratings ignored).",
+       "rating 1-5", ("reviews",), ("reviews.rating",), family="reviews"),
+    # returns.sql
+    _f("returned_orders", "BIGINT", "Number of the customer's orders with a return on or before the as-of date.",
+       "orders", ("orders", "returns"), family="returns", fill="0"),
+    _f("return_rate", "DOUBLE", "returned_orders divided by orders; NULL without orders.",
+       "share 0-1", ("orders", "returns"), family="returns"),
+    # profile.sql
+    _f("country", "VARCHAR", "Country from the customers table.",
+       "country", ("customers",), ("customers.country",), family="profile"),
+    _f("city", "VARCHAR", "City from the customers table.",
+       "city", ("customers",), ("customers.city",), family="profile"),
+    _f("age", "BIGINT", "Age in whole years at the as-of date, from birth_date.",
+       "years", ("customers",), ("customers.birth_date",), family="profile"),
+    _f("gender", "VARCHAR", "Gender from the customers table.",
+       "gender", ("customers",), ("customers.gender",), family="profile"),
+    _f("email_opt_in", "BOOLEAN", "Whether the customer agreed to receive marketing email, from the customers table.",
+       "flag", ("customers",), ("customers.email_opt_in",), family="profile"),
+    # tenure.sql
+    _f("tenure_days", "BIGINT", "Whole days since the customer was created, or since their first order or event when no created_at is known.",
+       "days", _O, family="tenure"),
+)
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+# Base files per source table; tables without a base file of their own are read directly.
+_BASES: dict[str, str] = {
+    "orders": "base_orders.sql",
+    "customers": "base_customers.sql",
+    "events": "base_events.sql",
+    "reviews": "base_reviews.sql",
+    "returns": "base_returns.sql",
+    "order_items": "base_items.sql",
+}
+
+# An empty stand-in for the base of a table the shop lacks, so that families which only draw on
+# it (universe, devices, complaints, tenure, last_action) can union it unconditionally. Must
+# match the columns of the real base file (a test checks it). {id} is the shop's ID type.
+_EMPTY_BASES: dict[str, tuple[str, str]] = {
+    "customers": ("customers_asof", "customer_id {id}, created_at TIMESTAMP, created_days_ago BIGINT, "
+                  "country VARCHAR, city VARCHAR, age BIGINT, gender VARCHAR, email_opt_in BOOLEAN"),
+    "events": ("events_asof", "customer_id {id}, occurred_at TIMESTAMP, event_date DATE, days_ago BIGINT, "
+               "type VARCHAR, product_id {id}, device VARCHAR, os VARCHAR, session_id VARCHAR"),
+    "reviews": ("reviews_asof", "customer_id {id}, created_at TIMESTAMP, days_ago BIGINT, rating DOUBLE, kind VARCHAR"),
+}
+
+# Families in run order (later ones read earlier ones' tables); each maps to its files in order
+# of preference: the first whose needs are met computes the family.
+_FAMILIES: dict[str, tuple[str, ...]] = {
+    "core": ("core.sql",),
+    "events": ("events.sql",),
+    "universe": ("universe.sql",),
+    "usage": ("usage.sql",),
+    "rfm": ("rfm.sql",),
+    "discounts": ("discounts.sql",),
+    "timing": ("timing.sql",),
+    "order_habits": ("order_habits.sql",),
+    "categories": ("categories.sql",),
+    "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
+    "last_action": ("last_action.sql",),
+    "carts": ("carts.sql",),
+    "pricier": ("pricier.sql",),
+    "devices": ("devices.sql",),
+    "complaints": ("complaints.sql",),
+    "reviews": ("reviews.sql",),
+    "returns": ("returns.sql",),
+    "profile": ("profile.sql",),
+    "tenure": ("tenure.sql",),
+}
+# The spine of the final table: the universe is made of the core and event summaries.
+_ALWAYS = ("core", "events", "universe")
+
+_HEADER = re.compile(r"^--\s*(needs|needs_columns)\s*:(.*)$", re.MULTILINE)
+_CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(\w+)", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r":as_of\b")
+
+
+@dataclass(frozen=True)
+class _Query:
+    file: str
+    sql: str
+    needs: tuple[str, ...]
+    needs_columns: tuple[str, ...]
+    table: str
+    kind: str  # TABLE or VIEW
+
+
+def load_query(file: str) -> _Query:
+    """A feature SQL file with its header: ``-- needs:`` tables, ``-- needs_columns:`` columns."""
+    sql = read_query(f"features/{file}")
+    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": ()}
+    for key, value in _HEADER.findall(sql):
+        headers[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+    created = _CREATES.findall(sql)
+    kind, table = created[-1] if created else ("TABLE", "")
+    return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind.upper())
+
+
+def render(sql: str, as_of: date) -> str:
+    """Put the as-of date into SQL: ``:as_of`` becomes ``DATE 'YYYY-MM-DD'``.
+
+    Safe to inline because the value comes from a ``date`` (its isoformat is digits and dashes),
+    never from text; a ``datetime`` is cut to its date.
+    """
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
+    return _PLACEHOLDER.sub(f"DATE '{as_of.isoformat()}'", sql)
+
+
+# ---------------------------------------------------------------------------------------------
+# Availability
+
+
+def _missing(needs: tuple[str, ...], needs_columns: tuple[str, ...], tables: set[str],
+             present_columns: Mapping[str, set[str]]) -> list[str]:
+    """The needs not met, as the user reads them ("events or reviews", "orders.discount").
+
+    A table listed in ``tables`` but absent from ``present_columns`` counts as having all its
+    columns.
+    """
+
+    def has_column(qualified: str) -> bool:
+        table, _, column = qualified.partition(".")
+        if table not in tables:
+            return False
+        present = present_columns.get(table)
+        return present is None or column in present
+
+    missing = [n.replace("|", " or ") for n in needs if not any(alt in tables for alt in n.split("|"))]
+    # A column of a missing table is already said by "needs <table>".
+    missing += [c.replace("|", " or ") for c in needs_columns
+                if not any(has_column(alt) for alt in c.split("|"))
+                and any(alt.partition(".")[0] in tables for alt in c.split("|"))]
+    return missing
+
+
+def _reason(missing: list[str]) -> str:
+    return "needs " + ", ".join(missing)
+
+
+def _plan(tables: set[str], present_columns: Mapping[str, set[str]]):
+    """Which file computes each family, which fields are available, and why the others are not."""
+    chosen: dict[str, _Query] = {}
+    family_reason: dict[str, str] = {}
+    for family, files in _FAMILIES.items():
+        first_missing: list[str] | None = None
+        for file in files:
+            query = load_query(file)
+            missing = _missing(query.needs, query.needs_columns, tables, present_columns)
+            if not missing:
+                chosen[family] = query
+                break
+            first_missing = first_missing if first_missing is not None else missing
+        else:
+            family_reason[family] = _reason(first_missing or [])
+    available: list[Field] = []
+    unavailable: dict[str, str] = {}
+    for f in FIELDS:
+        missing = _missing(f.needs, f.needs_columns, tables, present_columns)
+        if missing:
+            unavailable[f.name] = _reason(missing)
+        elif f.family not in chosen:
+            unavailable[f.name] = family_reason[f.family]
+        else:
+            available.append(f)
+    return chosen, tuple(available), unavailable
+
+
+def feature_availability(tables: set[str], present_columns: Mapping[str, set[str]]
+                         ) -> tuple[tuple[Field, ...], dict[str, str]]:
+    """The fields a shop with these tables and columns can have, and why the rest cannot."""
+    _, available, unavailable = _plan(set(tables), present_columns)
+    return available, unavailable
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection, tables: set[str]) -> date | None:
+    """The date of the latest order or event: historical data then behaves as if it were today.
+
+    Rows the features ignore (no customer, no timestamp) are ignored here too; None for a shop
+    without a single dated order or event.
+    """
+    parts = []
+    if "orders" in tables:
+        parts.append("SELECT MAX(ordered_at) AS latest_at FROM orders WHERE customer_id IS NOT NULL")
+    if "events" in tables:
+        parts.append("SELECT MAX(occurred_at) AS latest_at FROM events WHERE customer_id IS NOT NULL")
+    if not parts:
+        return None
+    row = con.execute(f"SELECT CAST(MAX(latest_at) AS DATE) FROM ({' UNION ALL '.join(parts)}) AS latest").fetchone()
+    return row[0] if row else None
+
+
+def _id_type(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute("DESCRIBE SELECT customer_id FROM orders").fetchall()
+    return next(str(r[1]) for r in rows if r[0] == "customer_id")
+
+
+def build_features(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    tables: set[str],
+    present_columns: Mapping[str, set[str]],
+    progress: Progress | None = None,
+) -> FeatureSet:
+    """Create or replace ``customer_features`` in ``con`` and say what it holds.
+
+    One row per customer of the universe (customers created on or before the as-of day or
+    undated, and everyone with an order or event on or before it), ``customer_id`` first, then
+    the available fields in catalogue order, sorted by customer_id. A field whose table or column
+    the shop lacks is absent, never faked; ``FeatureSet.unavailable`` says what it needs.
+    Intermediate temp tables are dropped afterwards.
+    """
+    tables = set(tables)
+    if "orders" not in tables:
+        from segtui.errors import SourceError
+
+        raise SourceError("the shop has no orders table; segtui needs at least orders")
+    report = progress or (lambda message, fraction: None)
+    chosen, available, unavailable = _plan(tables, present_columns)
+    run = [name for name in _FAMILIES if name in chosen
+           and (name in _ALWAYS or any(f.family == name for f in available))]
+
+    bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
+    steps = len(bases) + len(run) + 1
+    created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
+    done = 0
+    try:
+        for file in bases:
+            query = load_query(file)
+            report(f"as-of data: {file.removeprefix('base_').removesuffix('.sql')}", done / steps)
+            con.execute(render(query.sql, as_of))
+            created.append((query.kind, query.table))
+            done += 1
+        id_type = _id_type(con)
+        for table, (name, columns) in _EMPTY_BASES.items():
+            if table not in tables:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=id_type)})")
+                created.append(("TABLE", name))
+        for family in run:
+            report(f"features: {family}", done / steps)
+            con.execute(render(chosen[family].sql, as_of))
+            created.append((chosen[family].kind, chosen[family].table))
+            done += 1
+        report("features: joining", done / steps)
+        con.execute(_final_sql(available, {family: chosen[family].table for family in run}))
+    finally:
+        for kind, name in reversed(created):
+            con.execute(f"DROP {kind} IF EXISTS {name}")
+    report("features: done", 1.0)
+    as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
+    return FeatureSet(as_of_day, available, unavailable)
+
+
+def _final_sql(available: tuple[Field, ...], family_tables: dict[str, str]) -> str:
+    """The one CREATE TABLE that joins every family to the universe.
+
+    Each column is cast to its catalogue type, so the table's types never depend on the shop's
+    (a count stays BIGINT even when a family had no rows).
+    """
+    alias = {family: f"f{i}" for i, family in enumerate(family_tables)}
+    columns = ["u.customer_id"]
+    for f in available:
+        value = f"{alias[f.family]}.{f.name}"
+        if f.fill is not None:
+            value = f"COALESCE({value}, {f.fill})"
+        columns.append(f"CAST({value} AS {f.type}) AS {f.name}")
+    joins = [
+        f"LEFT JOIN {table} AS {alias[family]} ON {alias[family]}.customer_id = u.customer_id"
+        for family, table in family_tables.items()
+        if family != "universe" and any(f.family == family for f in available)
+    ]
+    return (
+        f"CREATE OR REPLACE TABLE {FEATURE_TABLE} AS\nSELECT\n    "
+        + ",\n    ".join(columns)
+        + f"\nFROM {family_tables['universe']} AS u\n"
+        + "\n".join(joins)
+        + "\nORDER BY u.customer_id"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Describing
+
+
+_RANGE_TYPES = ("BIGINT", "INTEGER", "DOUBLE", "TIMESTAMP", "DATE")
+
+
+def field_stats(con: duckdb.DuckDBPyConnection, feature_set: FeatureSet) -> dict[str, dict]:
+    """For ``segtui fields``: per available field, how many customers have a value and either
+    its ``min``/``max`` (numbers, dates) or its ``top`` 5 values with their counts (text, flags;
+    most frequent first, ties alphabetical)."""
+    stats: dict[str, dict] = {}
+    ranged = [f for f in feature_set.available if f.type in _RANGE_TYPES]
+    if ranged:
+        parts = []
+        for f in ranged:
+            parts += [f"COUNT({f.name})", f"MIN({f.name})", f"MAX({f.name})"]
+        row = con.execute(f"SELECT {', '.join(parts)} FROM {FEATURE_TABLE}").fetchone()
+        for i, f in enumerate(ranged):
+            stats[f.name] = {"non_null": row[3 * i], "min": row[3 * i + 1], "max": row[3 * i + 2]}
+    for f in feature_set.available:
+        if f.type in _RANGE_TYPES:
+            continue
+        rows = con.execute(
+            f"SELECT {f.name}, COUNT(*) AS n FROM {FEATURE_TABLE} WHERE {f.name} IS NOT NULL "
+            f"GROUP BY {f.name} ORDER BY n DESC, {f.name} LIMIT 5"
+        ).fetchall()
+        non_null = con.execute(f"SELECT COUNT({f.name}) FROM {FEATURE_TABLE}").fetchone()[0]
+        stats[f.name] = {"non_null": non_null, "top": [(value, count) for value, count in rows]}
+    return {f.name: stats[f.name] for f in feature_set.available}
