@@ -35,6 +35,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 SourceArg = Annotated[Path, typer.Argument(help="A DuckDB file, a folder of CSV/Parquet files, or one CSV/Parquet file.")]
 MappingOpt = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping file (default: segtui.toml beside the source).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+SnapshotOpt = Annotated[
+    bool, typer.Option("--snapshot", help="Open a private copy of a DuckDB file that another program holds open for writing.")
+]
 
 
 def _parse_date(value: Optional[str]) -> Optional[date]:
@@ -80,12 +83,12 @@ def _root(
 
 
 @app.command()
-def check(source: SourceArg, mapping: MappingOpt = None, json_out: JsonOpt = False) -> None:
+def check(source: SourceArg, mapping: MappingOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False) -> None:
     """What was found in SOURCE, what is usable, and what is wrong in the data."""
     from segtui.core.check import check_shop
     from segtui.core.source import open_source
 
-    shop = open_source(source, mapping)
+    shop = open_source(source, mapping, snapshot=snapshot)
     try:
         report = check_shop(shop)
     finally:
@@ -123,12 +126,16 @@ WhereOpt = Annotated[Optional[str], typer.Option("--where", help="A filter expre
 SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name of a built-in or saved segment.")]
 
 
-def _workspace(source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None):
+def _workspace(
+    source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None, snapshot: bool = False,
+):
     from segtui.core.workspace import open_workspace
 
+    if snapshot:
+        err.print(f"reading a snapshot copy of {source} taken now; later writes to it are not seen", markup=False)
     progress, update = _progress()
     with progress:
-        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update)
+        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot)
 
 
 def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
@@ -148,11 +155,14 @@ def _percent(count: int, total: int) -> float:
 
 
 @app.command()
-def fields(source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
+def fields(
+    source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False,
+) -> None:
     """Every feature: type, unit, description, the tables it needs, and its range in this shop."""
     from segtui.core.features import FIELDS, field_stats
 
-    ws = _workspace(source, as_of, mapping)
+    ws = _workspace(source, as_of, mapping, snapshot=snapshot)
     try:
         stats = field_stats(ws.con, ws.features)
     finally:
@@ -178,10 +188,10 @@ def fields(source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
 @app.command()
 def segments(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
-    segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    segments_dir: SegmentsOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False,
 ) -> None:
     """Every segment with its member count and share of customers, as of a date."""
-    ws = _workspace(source, as_of, mapping, segments_dir)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
     try:
         counts = ws.count_all()
     finally:
@@ -210,11 +220,12 @@ def segments(
 def count(
     source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None, mapping: MappingOpt = None,
     as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False,
 ) -> None:
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
-    ws = _workspace(source, as_of, mapping, segments_dir)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
     try:
         label, sql = _selection(ws, where, segment)
         n = count_where(ws.con, sql)
@@ -238,14 +249,15 @@ def export(
     columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns (default: every feature).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
+    snapshot: SnapshotOpt = False,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename)."""
     from segtui.core.export import check_target, export_members, format_options
 
-    format_options(out_file)
     check_target(out_file.expanduser(), force)  # refuse before the features are built
+    format_options(out_file)
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    ws = _workspace(source, as_of, mapping, segments_dir)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
     try:
         label, sql = _selection(ws, where, segment)
         n = export_members(ws.con, sql, out_file, wanted, force)
@@ -317,11 +329,20 @@ def _log_exception() -> Path | None:
         return None
 
 
+def _is_interrupt(exc: Exception) -> bool:
+    """DuckDB reports Ctrl+C during a query as InterruptException or RuntimeError('Query interrupted')."""
+    return type(exc).__name__ == "InterruptException" or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into one line on stderr and an exit code."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="segtui", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl+C into a silent exit code
+            err.print("segtui: interrupted", markup=False)
     except SegtuiError as exc:
         err.print(f"segtui: error: {exc}", markup=False)
         code = exc.exit_code
@@ -339,6 +360,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         code = exc.exit_code
     except Exception as exc:  # a bug: one line for the user, the traceback in the log
+        if _is_interrupt(exc):
+            err.print("segtui: interrupted", markup=False)
+            sys.exit(130)
         where = _log_exception()
         detail = f"; details in {where}" if where else ""
         err.print(f"segtui: internal error: {type(exc).__name__}: {exc}{detail}", markup=False)

@@ -74,8 +74,8 @@ def export_members(
     "the segment is empty" is told apart from "the export failed".
     """
     path = Path(path).expanduser()
-    options = format_options(path)
     check_target(path, force)
+    options = format_options(path)
     available = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     chosen = pick_columns(available, columns)
     select = ", ".join('"' + c.replace('"', '""') + '"' for c in chosen)
@@ -84,6 +84,8 @@ def export_members(
     try:
         rows = con.execute(f"COPY ({query}) TO '{_sql_path(tmp)}' ({options})").fetchone()[0]
         os.replace(tmp, path)
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         raise ExportError(f"could not write {path}: {_first_line(exc)}") from None
     except OSError as exc:

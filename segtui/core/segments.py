@@ -395,7 +395,11 @@ def save_segment(
         raise SegmentError("a segment needs a name")
     if not where:
         raise SegmentError("a segment needs a filter")
-    user_dir.mkdir(parents=True, exist_ok=True)
+    name, group, description = (" ".join(str(v).split()) for v in (name, group, description))  # one header line each
+    try:
+        user_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SegmentError(f"cannot create the segments folder {user_dir}: {error.strerror or error}") from None
     in_folder = _read_folder(user_dir, builtin=False)
     same_name = [s.path for s in in_folder if s.name.casefold() == name.casefold()]
     if same_name:
@@ -416,13 +420,19 @@ def save_segment(
             same = False
         if not same:
             raise SegmentError(f"segment '{name}' already exists in {target}; save with overwrite to replace it")
-    descriptor, temp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=user_dir)
+    try:
+        descriptor, temp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=user_dir)
+    except OSError as error:
+        raise SegmentError(f"cannot write in the segments folder {user_dir}: {error.strerror or error}") from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise SegmentError(f"cannot save segment '{name}' to {target}: {error.strerror or error}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -10,6 +10,8 @@ renames tables and turns columns into SQL expressions over the source table.
 from __future__ import annotations
 
 import difflib
+import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +90,7 @@ class Shop:
     unusable: dict[str, Table]  # contract tables found but missing a required column
     mapping_file: Path | None
     id_types: dict[str, str]
+    snapshot_dir: Path | None = None  # the private copy opened instead of a locked file
 
     @property
     def name(self) -> str:
@@ -103,9 +106,13 @@ class Shop:
 
     def close(self) -> None:
         self.con.close()
+        if self.snapshot_dir is not None:
+            shutil.rmtree(self.snapshot_dir, ignore_errors=True)
 
 
-def open_source(path: str | Path, mapping: str | Path | None = None, threads: int | None = None) -> Shop:
+def open_source(
+    path: str | Path, mapping: str | Path | None = None, threads: int | None = None, snapshot: bool = False,
+) -> Shop:
     """Open ``path`` read-only and build the normalised views; raise SourceError if unusable.
 
     The mapping file is ``mapping`` when given, else ``segtui.toml`` beside a file or inside a
@@ -117,9 +124,10 @@ def open_source(path: str | Path, mapping: str | Path | None = None, threads: in
         raise SourceError(f"no such file or folder: {path}")
     mapping_path = _find_mapping(path, mapping)
     spec = _read_mapping(mapping_path) if mapping_path else {}
+    snapshot_dir = _snapshot(path) if snapshot and path.is_file() else None
     con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
     try:
-        raw = _attach_raw(con, path)
+        raw = _attach_raw(con, snapshot_dir / path.name if snapshot_dir else path)
         if any("read_csv(" in relation for relation, _ in raw.values()):
             _keep_try_casts(con)
         tables, unusable = _resolve_tables(con, raw, spec, path, mapping_path)
@@ -128,8 +136,28 @@ def open_source(path: str | Path, mapping: str | Path | None = None, threads: in
             _create_view(con, table, id_types)
     except BaseException:
         con.close()
+        if snapshot_dir:
+            shutil.rmtree(snapshot_dir, ignore_errors=True)
         raise
-    return Shop(path, con, tables, unusable, mapping_path, id_types)
+    return Shop(path, con, tables, unusable, mapping_path, id_types, snapshot_dir)
+
+
+def _snapshot(path: Path) -> Path:
+    """Copy a DuckDB file and its WAL into a new temp folder; return the folder.
+
+    Plain reads are not blocked by DuckDB's write lock. The WAL is copied too so that the
+    writer's recent commits are seen; DuckDB replays it when the copy is attached.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="segtui-snapshot-"))
+    try:
+        shutil.copy2(path, folder / path.name)
+        wal = path.with_name(path.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, folder / wal.name)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise SourceError(f"cannot copy {path} for a snapshot: {exc.strerror or exc}") from None
+    return folder
 
 
 def _keep_try_casts(con: duckdb.DuckDBPyConnection) -> None:
@@ -204,6 +232,8 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
     column on line 90,000) would fail every query; reading text and casting with TRY_ turns it
     into a NULL that `check` reports. Sniffing once here also spares a re-sniff on every query.
     """
+    if file.stat().st_size == 0:
+        raise SourceError(f"{file.name} is empty (0 bytes); export it again or remove it")
     try:
         sniff = con.execute("SELECT * FROM sniff_csv(?)", [str(file)]).fetchone()
     except duckdb.Error as exc:
@@ -264,16 +294,19 @@ def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, tuple[s
 
 
 def _attach_message(path: Path, exc: duckdb.Error) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "lock" in text.lower():
+    text = _first_line(exc)
+    low = text.lower()
+    if "could not set lock" in low or "conflicting lock" in low:
         return (
             f"{path} is locked by another program writing to it; close that program, "
-            "or open a copy of the file"
+            "or add --snapshot to open a consistent copy of it"
         )
-    if "not a valid duckdb database" in text.lower() or "invalid" in text.lower() or "magic" in text.lower():
-        return f"{path} is not a DuckDB database, CSV or Parquet file (or it is damaged): {text}"
-    if "version" in text.lower():
-        return f"{path} was written by an incompatible DuckDB version: {text}"
+    if "not a valid duckdb database" in low:
+        return f"{path} is not a DuckDB database, CSV or Parquet file"
+    if "corrupt" in low or "checksum" in low or "could not read enough bytes" in low:
+        return f"{path} is a damaged or truncated DuckDB file ({text}); restore it from a backup"
+    if "version" in low:
+        return f"{path} was written by an incompatible DuckDB version ({text}); export it with that version"
     return f"cannot open {path}: {text}"
 
 

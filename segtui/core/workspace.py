@@ -78,12 +78,26 @@ def resolve_as_of(shop: Shop, as_of: date | None) -> date:
     latest = default_as_of(shop.con, shop.table_names)
     if latest is None:
         raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
+    _require_readable_totals(shop)
     if as_of is None:
         return latest
     first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
     if first is not None and as_of < first:
         raise SourceError(f"as-of {as_of} is before the first order ({first}); choose a date from {first} to {latest}")
     return as_of
+
+
+def _require_readable_totals(shop: Shop) -> None:
+    """Refuse a shop whose every total is unreadable: all spend features would silently be 0."""
+    if shop.con.execute("SELECT count(total) FROM orders").fetchone()[0]:
+        return
+    orders = shop.tables["orders"]
+    example = shop.con.execute(f"SELECT min(CAST(({orders.exprs['total']}) AS VARCHAR)) FROM {orders.relation}").fetchone()[0]
+    if example is not None:
+        raise SourceError(
+            f"orders.total has no readable number (e.g. {example!r}); map it to a number in segtui.toml, "
+            "e.g. [tables.orders] total = \"CAST(replace(amount, ',', '.') AS DOUBLE)\""
+        )
 
 
 def _catalog(shop: Shop, features: FeatureSet, segments_dir: Path) -> SegmentCatalog:
@@ -98,9 +112,10 @@ def open_workspace(
     mapping: str | Path | None = None,
     segments_dir: str | Path | None = None,
     progress: Progress | None = None,
+    snapshot: bool = False,
 ) -> Workspace:
     """Open ``source``, build its features as of ``as_of`` and compile every segment."""
-    shop = open_source(source, mapping)
+    shop = open_source(source, mapping, snapshot=snapshot)
     try:
         day = resolve_as_of(shop, as_of)
         features = build_features(shop.con, day, shop.table_names, shop.present_columns, progress)
