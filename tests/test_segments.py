@@ -323,7 +323,7 @@ def test_save_is_atomic_when_the_write_fails(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(SegmentError, match="cannot save segment 'Keep'.*disk full"):
         save_segment(tmp_path, "Keep", "Value", "", "orders > 2", overwrite=True)
     assert path.read_text() == "-- name: Keep\n-- group: Value\norders > 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.sql"]
