@@ -1,0 +1,767 @@
+"""The explorer app: layout, key bindings and the orchestration of background work.
+
+Map of the package: ``widgets/`` draw the screen areas (top bar, loading pane, segment list,
+detail/profile, member preview, filter bar), ``screens/`` are the dialogs (export, save, as-of,
+confirm, help), ``commands.py`` is the palette provider, ``profile.py`` the profile queries,
+``completion.py`` the filter autocomplete, ``messages.py`` what workers post back.
+
+Decisions recorded here:
+
+- No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each on its
+  own ``ws.con.cursor()``, and post a ``WorkDone`` message tagged with a request id; the app
+  keeps the latest id per channel and drops the rest (a cancelled thread keeps running, so
+  cancelling is not enough). Even compiling a filter runs in a worker: the compiler probes the
+  SQL with DuckDB.
+- Opening the shop (features can take seconds at a million customers) runs in a plain *daemon*
+  thread, not a Textual worker: Textual's thread workers run on asyncio's default executor,
+  which is joined when the event loop closes, so ``q`` during a long build would hang until the
+  build ended. The progress callback also checks whether the load is still wanted and aborts
+  between steps, and ``q`` interrupts running queries (``cursor.interrupt()``).
+- The first frame appears at once with a loading pane; a reload (as-of, refresh) keeps the old
+  workspace until the new one is ready, so a refused date (before the first order) costs
+  nothing: the error is shown and the old view comes back.
+- Moving in the segment list shows that segment; an applied filter is shown until then and is
+  remembered (``/`` reopens it). ``E`` starts the filter bar from the highlighted segment's
+  expression.
+- Every user or data string reaches the screen as ``rich.text.Text`` or with ``markup=False``
+  (notifications), so a segment called ``[bold]`` prints literally.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import traceback
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ContentSwitcher, Footer, Input, OptionList
+
+from segtui.core.segments import SegmentCounts, count_segments, count_where, save_segment, slugify
+from segtui.core.export import export_members
+from segtui.core.filters import referenced_columns
+from segtui.errors import SegtuiError
+from segtui.locations import log_file
+from segtui.tui.commands import SegtuiCommands
+from segtui.tui.completion import Vocabulary
+from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, WorkDone, WorkspaceLoaded
+from segtui.tui.profile import compute_profile
+from segtui.tui.screens.as_of import LATEST, AsOfScreen
+from segtui.tui.screens.confirm import ConfirmScreen
+from segtui.tui.screens.export import ExportRequest, ExportScreen
+from segtui.tui.screens.help import HelpScreen
+from segtui.tui.screens.save import SaveRequest, SaveScreen
+from segtui.tui.selection import Selection
+from segtui.tui.widgets.detail import DetailPane
+from segtui.tui.widgets.filter_bar import FilterBar
+from segtui.tui.widgets.loading import LoadingPane
+from segtui.tui.widgets.preview import PAGE_SIZE, PreviewPane
+from segtui.tui.widgets.segment_list import SegmentList
+from segtui.tui.widgets.top_bar import TopBar
+
+#: Columns the preview shows after customer_id and the filter's own columns, when available.
+PREVIEW_COLUMNS = ("orders", "total_spent", "avg_order_value", "days_since_last_order", "favorite_category",
+                   "main_device", "rfm_segment", "usage_level")  # fmt: skip
+PREVIEW_MAX_COLUMNS = 9
+LIVE_DEBOUNCE = 0.08  # seconds between the last keystroke and the count
+SELECT_DEBOUNCE = 0.05  # holding ↓ through the list starts one profile, not thirty
+SOURCE_POLL = 3.0  # seconds between stats of the source for "changed on disk"
+NARROW = 100  # below this width the preview gets less room than the profile
+
+
+class _Abandoned(Exception):
+    """Raised from the progress callback when a load is no longer wanted (quit, newer load)."""
+
+
+@dataclass
+class Extras:
+    """What the load thread precomputes so the UI thread never asks DuckDB: counts, column
+    names and types, and the completion vocabulary (with the top values of text fields)."""
+
+    counts: SegmentCounts
+    columns: dict[str, str]
+    vocabulary: Vocabulary
+
+
+def log_exception(context: str) -> Path:
+    """Append the current traceback to the log file and return its path (never raises)."""
+    path = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now().isoformat(timespec='seconds')} {context}\n{traceback.format_exc()}\n")
+    except OSError:
+        pass
+    return path
+
+
+def source_stamp(source: Path) -> float | None:
+    """The newest mtime of the source (a file, or the files of a folder): stat only, no reading."""
+    try:
+        if source.is_dir():
+            return max((entry.stat().st_mtime for entry in os.scandir(source) if entry.is_file()), default=0.0)
+        stamp = source.stat().st_mtime
+        wal = source.with_name(source.name + ".wal")
+        return max(stamp, wal.stat().st_mtime) if wal.exists() else stamp
+    except OSError:
+        return None
+
+
+def precompute(ws) -> Extras:
+    """Counts of every segment and the completion vocabulary, in the load thread."""
+    cursor = ws.con.cursor()
+    try:
+        counts = count_segments(cursor, ws.catalog.compiled)
+        columns = {row[0]: row[1] for row in cursor.execute("DESCRIBE customer_features").fetchall()}
+        text_fields = [f.name for f in ws.features.available if f.type == "VARCHAR"]
+        values: dict[str, list[str]] = {}
+        if text_fields:
+            union = " UNION ALL ".join(
+                f"SELECT '{name}' AS field, CAST({name} AS VARCHAR) AS value, count(*) AS n FROM customer_features "
+                f"WHERE {name} IS NOT NULL GROUP BY {name}"
+                for name in text_fields
+            )
+            rows = cursor.execute(
+                f"SELECT field, value FROM (SELECT *, row_number() OVER (PARTITION BY field ORDER BY n DESC, value) "
+                f"AS rank FROM ({union}) AS v) AS r WHERE rank <= 12 ORDER BY field, rank"
+            ).fetchall()
+            for field, value in rows:
+                values.setdefault(field, []).append(value)
+    finally:
+        cursor.close()
+    vocabulary = Vocabulary(
+        fields={f.name: f.description for f in ws.features.available},
+        segments=[c.name for c in ws.catalog.compiled if c.usable],
+        values=values,
+    )
+    return Extras(counts, columns, vocabulary)
+
+
+class SegtuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "segtui"
+    COMMANDS = App.COMMANDS | {SegtuiCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "open_filter", "Filter"),
+        Binding("E", "edit_segment", "Edit"),
+        Binding("e", "export", "Export"),
+        Binding("s", "save", "Save"),
+        Binding("a", "as_of", "As-of"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("question_mark", "help", "Help"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("z", "zoom", "Zoom", show=False),
+    ]
+
+    def __init__(
+        self,
+        source: Path | str,
+        as_of: date | None = None,
+        mapping: Path | None = None,
+        segments_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.source = Path(source)
+        self.mapping = mapping
+        self.segments_dir = segments_dir
+        self.requested_as_of = as_of  # None: the latest date in the data
+        self.ws = None
+        self.extras: Extras | None = None
+        self.selection: Selection | None = None
+        self.applied: Selection | None = None  # the filter applied with enter, until the list moves
+        self.last_filter = ""  # the last applied filter's text: / starts from it
+        self.messages: list[str] = []  # every notification, for tests and the curious
+        self.ready = threading.Event()  # set when a workspace is shown (tests wait on it)
+        self._generation = 0
+        self._load_args: dict[int, date | None] = {}
+        self._seq = itertools.count(1)
+        self._latest: dict[str, int] = {}
+        self._cursors: set = set()
+        self._cursor_lock = threading.Lock()
+        self._retired: list = []
+        self._quitting = False
+        self._live_timer = None
+        self._select_timer = None
+        self._apply_pending: str | None = None
+        self._stamp: float | None = None
+        self._notified_stamp: float | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="top-bar")
+        with ContentSwitcher(initial="loading", id="body"):
+            yield LoadingPane(id="loading")
+            with Vertical(id="main"):
+                yield FilterBar(id="filter-bar")
+                with Horizontal(id="panes"):
+                    yield SegmentList(id="segments")
+                    with Vertical(id="right"):
+                        yield DetailPane(id="detail")
+                        yield PreviewPane(id="preview")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(FilterBar).display = False
+        self.query_one(SegmentList).border_title = "Segments"
+        self.query_one(DetailPane).border_title = "Profile"
+        self.query_one(PreviewPane).border_title = "Members"
+        self.query_one(TopBar).show(self.source.name)
+        self._start_load(self.requested_as_of, f"Opening {self.source.name}…")
+        self.set_interval(SOURCE_POLL, self._poll_source)
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+
+    # ------------------------------------------------------------------ loading
+
+    def _start_load(self, as_of: date | None, title: str) -> None:
+        self._generation += 1
+        generation = self._generation
+        self._load_args[generation] = as_of
+        self.query_one(LoadingPane).start(title)
+        self.query_one("#body", ContentSwitcher).current = "loading"
+        thread = threading.Thread(target=self._load, args=(generation, as_of), daemon=True,
+                                  name=f"segtui-load-{generation}")  # fmt: skip
+        thread.start()
+
+    def _load(self, generation: int, as_of: date | None) -> None:
+        """In the load thread: open the shop, build the features, count, precompute."""
+        from segtui.core.workspace import open_workspace
+
+        def progress(step: str, fraction: float) -> None:
+            if self._quitting or generation != self._generation:
+                raise _Abandoned
+            self.post_message(LoadProgress(generation, step, fraction))
+
+        stamp = source_stamp(self.source)
+        try:
+            ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress)
+        except _Abandoned:
+            return
+        except SegtuiError as error:
+            self.post_message(WorkspaceLoaded(generation, error=str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - a bug: log it, show where
+            path = log_exception("opening the shop")
+            self.post_message(WorkspaceLoaded(generation, error=f"unexpected error ({type(error).__name__}); details in {path}"))
+            return
+        try:
+            self.post_message(LoadProgress(generation, "counting segments", 1.0))
+            extras = precompute(ws)
+        except Exception as error:  # noqa: BLE001
+            ws.close()
+            message = str(error) if isinstance(error, SegtuiError) else \
+                f"unexpected error ({type(error).__name__}); details in {log_exception('counting segments')}"  # fmt: skip
+            self.post_message(WorkspaceLoaded(generation, error=message))
+            return
+        self._stamp = stamp
+        if not self.post_message(WorkspaceLoaded(generation, ws, extras)):
+            ws.close()  # the app is gone
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        if message.generation == self._generation:
+            self.query_one(LoadingPane).step(message.step, message.fraction)
+
+    def on_workspace_loaded(self, message: WorkspaceLoaded) -> None:
+        if message.generation != self._generation:
+            if message.workspace is not None:
+                message.workspace.close()
+            return
+        if message.error is not None:
+            if self.ws is None:
+                self.query_one(LoadingPane).fail(message.error)
+            else:
+                self.say(message.error, "error")
+                self.query_one("#body", ContentSwitcher).current = "main"
+            return
+        old, self.ws, self.extras = self.ws, message.workspace, message.extras
+        self.requested_as_of = self._load_args.get(message.generation, self.requested_as_of)
+        self._latest = {}  # every result still on its way is now stale
+        if old is not None:
+            self._retire(old)
+        self._notified_stamp = None
+        self.query_one(FilterBar).set_vocabulary(self.extras.vocabulary)
+        self._show_header()
+        segment_list = self.query_one(SegmentList)
+        segment_list.show(self.ws.catalog.compiled, self.extras.counts)
+        self.query_one("#body", ContentSwitcher).current = "main"
+        if old is None or self.focused is None:
+            segment_list.focus()
+        self.selection = None  # same segment, new data: show it again
+        if self.applied is not None:  # recompile the filter against the new workspace
+            self._apply_pending = self.applied.expr
+            self._count_live(self.applied.expr)
+        else:
+            self._select_highlighted()
+        self.ready.set()
+
+    def _show_header(self) -> None:
+        note = ""
+        if self.applied is not None and self.selection is self.applied:
+            note = "filter: " + " ".join(self.applied.expr.split())
+        total = self.extras.counts.total if self.extras else None
+        as_of = self.ws.as_of.isoformat() if self.ws else None
+        self.query_one(TopBar).show(self.ws.shop.name if self.ws else self.source.name, as_of, total, note)
+
+    def _retire(self, ws) -> None:
+        """Close an old workspace once no worker may still hold one of its cursors."""
+        self._retired.append(ws)
+        self._close_retired()
+
+    def _close_retired(self) -> None:
+        if self._retired and not any(worker.is_running for worker in self.workers):
+            for ws in self._retired:
+                try:
+                    ws.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+            self._retired.clear()
+
+    # ------------------------------------------------------------------ workers
+
+    def _run_query(self, channel: str, work: Callable[[Any, Any], Any], track: bool = True) -> int:
+        """Run ``work(ws, cursor)`` in a thread worker; its result comes back as WorkDone.
+
+        ``track``: only the newest request of the channel counts (profile, preview, live);
+        untracked channels (export, save) deliver every result.
+        """
+        request = next(self._seq)
+        if track:
+            self._latest[channel] = request
+        ws = self.ws
+
+        def run() -> None:
+            cursor = None
+            try:
+                cursor = ws.con.cursor()
+                with self._cursor_lock:
+                    self._cursors.add(cursor)
+                result = work(ws, cursor)
+            except SegtuiError as error:
+                self.post_message(WorkDone(channel, request, error=str(error)))
+            except duckdb.InterruptException:
+                pass
+            except Exception as error:  # noqa: BLE001 - a bug, unless it is a stale result's
+                if not self._quitting and (not track or self._latest.get(channel) == request) and ws is self.ws:
+                    path = log_exception(f"{channel} worker")
+                    self.post_message(WorkDone(channel, request, error=f"unexpected error ({type(error).__name__}); details in {path}"))
+            else:
+                self.post_message(WorkDone(channel, request, result))
+            finally:
+                if cursor is not None:
+                    with self._cursor_lock:
+                        self._cursors.discard(cursor)
+                    try:
+                        cursor.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+        self.run_worker(run, thread=True, group=channel, exit_on_error=False)
+        return request
+
+    def on_work_done(self, message: WorkDone) -> None:
+        self.call_later(self._close_retired)
+        if message.channel in ("profile", "preview", "live") and self._latest.get(message.channel) != message.request:
+            return  # stale: a newer request was made since
+        handler = getattr(self, f"_done_{message.channel}")
+        handler(message)
+
+    # ------------------------------------------------------------------ selection: detail + preview
+
+    @on(OptionList.OptionHighlighted, "#segments")
+    def _segment_highlighted(self) -> None:
+        if self._select_timer is not None:
+            self._select_timer.stop()
+        self._select_timer = self.set_timer(SELECT_DEBOUNCE, self._select_highlighted)
+
+    def _select_highlighted(self) -> None:
+        compiled = self.query_one(SegmentList).highlighted_segment
+        if compiled is None or self.ws is None:
+            return
+        selection = Selection.of_segment(compiled)
+        if self.selection == selection:
+            return
+        self.applied = None  # moving in the list shows that segment; / brings the filter back
+        self._show(selection)
+
+    def _show(self, selection: Selection) -> None:
+        self.selection = selection
+        self._show_header()
+        detail = self.query_one(DetailPane)
+        preview = self.query_one(PreviewPane)
+        if selection.sql is None:
+            self._latest.pop("profile", None)
+            self._latest.pop("preview", None)
+            detail.show(selection, None, "ready")
+            preview.show_error(selection.note or "nothing to show")
+            return
+        detail.show(selection, detail.profile if detail.selection == selection else None, "loading")
+        columns = self._preview_columns(selection.expr)
+        preview.reset(columns, sort="total_spent" if "total_spent" in columns else "customer_id")
+        sql, column_set = selection.sql, frozenset(self.extras.columns)
+        self._run_query("profile", lambda ws, cursor: compute_profile(cursor, sql, column_set))
+        preview.request()
+
+    def _preview_columns(self, expr: str) -> list[str]:
+        available = list(self.extras.columns)
+        try:
+            used = referenced_columns(expr)
+        except SegtuiError:
+            used = set()
+        chosen = ["customer_id"] + [c for c in available if c in used and c != "customer_id"]
+        chosen += [c for c in PREVIEW_COLUMNS if c in available and c not in chosen]
+        return chosen[:PREVIEW_MAX_COLUMNS]
+
+    def _done_profile(self, message: WorkDone) -> None:
+        detail = self.query_one(DetailPane)
+        if message.error:
+            detail.show(self.selection, None, "error", message.error)
+        else:
+            detail.show(self.selection, message.result, "ready")
+
+    @on(PreviewPane.PageWanted)
+    def _page_wanted(self, message: PreviewPane.PageWanted) -> None:
+        if self.selection is None or self.selection.sql is None:
+            return
+        sql = self.selection.sql
+        preview = self.query_one(PreviewPane)
+        columns = list(preview.columns)
+        offset, sort, descending = message.page_offset, message.sort, message.descending
+
+        def fetch(ws, cursor) -> PreviewPage:
+            count = count_where(cursor, sql)
+            names = ", ".join(_quote(c) for c in columns)
+            order = f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id"
+            rows = cursor.execute(
+                f"SELECT {names} FROM customer_features WHERE {sql} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {int(offset)}"
+            ).fetchall()
+            return PreviewPage(columns, rows, offset, count, sort, descending)
+
+        self._run_query("preview", fetch)
+
+    def _done_preview(self, message: WorkDone) -> None:
+        preview = self.query_one(PreviewPane)
+        if message.error:
+            preview.show_error(message.error)
+        else:
+            preview.show_page(message.result)
+
+    # ------------------------------------------------------------------ filter composer
+
+    def action_open_filter(self) -> None:
+        if self.ws is None:
+            return
+        self._open_filter(self.applied.expr if self.applied is not None else self.last_filter)
+
+    def action_edit_segment(self) -> None:
+        compiled = self.query_one(SegmentList).highlighted_segment
+        if self.ws is None or compiled is None:
+            return
+        self._open_filter(compiled.segment.where)
+
+    def _open_filter(self, text: str) -> None:
+        self.query_one(FilterBar).open(" ".join(text.split()))
+        if text.strip():
+            self._count_live(" ".join(text.split()))
+
+    def insert_into_filter(self, text: str) -> None:
+        """Palette: put a field name at the cursor of the filter bar (opening it if needed)."""
+        bar = self.query_one(FilterBar)
+        if not bar.display:
+            self.action_open_filter()
+        field = bar.input
+        value = field.value
+        position = field.cursor_position
+        before = value[:position]
+        spacer = "" if not before or before.endswith((" ", "(")) else " "
+        field.value = before + spacer + text + value[position:]
+        field.cursor_position = len(before + spacer + text)
+        field.focus()
+
+    @on(Input.Changed, "#filter-input")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        bar = self.query_one(FilterBar)
+        bar.update_hint(event.value)
+        if self._live_timer is not None:
+            self._live_timer.stop()
+        if not event.value.strip():
+            self._latest["live"] = next(self._seq)  # whatever is counting is now stale
+            bar.show_empty()
+            return
+        bar.show_pending()
+        value = event.value
+        self._live_timer = self.set_timer(LIVE_DEBOUNCE, lambda: self._count_live(value))
+
+    def _count_live(self, expr: str) -> None:
+        if self.ws is None:
+            return
+
+        def count(ws, cursor) -> LiveCount:
+            sql = ws.compile(expr)
+            return LiveCount(expr, sql, count_where(cursor, sql), self.extras.counts.total)
+
+        self._run_query("live", count)
+
+    def _compare(self) -> tuple[str | None, int | None]:
+        compiled = self.query_one(SegmentList).highlighted_segment
+        if compiled is None or self.extras is None or compiled.name not in self.extras.counts:
+            return None, None
+        return compiled.name, self.extras.counts[compiled.name]
+
+    def _done_live(self, message: WorkDone) -> None:
+        bar = self.query_one(FilterBar)
+        pending, self._apply_pending = self._apply_pending, None
+        if message.error:
+            if bar.display:
+                bar.show_error(message.error, *self._compare())
+            elif pending is not None:  # a reload could not recompile the applied filter
+                self.applied = None
+                self.say(f"the filter no longer applies: {message.error}", "warning")
+                self._select_highlighted()
+            return
+        live: LiveCount = message.result
+        if bar.display:
+            bar.show_count(live, *self._compare())
+        if pending is not None and pending == live.expr:
+            self._apply(live)
+
+    @on(Input.Submitted, "#filter-input")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if not value:
+            self._close_filter()
+            if self.applied is not None:
+                self.selection = None
+                self._select_highlighted()
+            return
+        bar = self.query_one(FilterBar)
+        if self._live_timer is not None:
+            self._live_timer.stop()
+        good = bar.last_good
+        if good is not None and good.expr == value and "live" in self._latest and self._pending_live_is(value):
+            self._apply(good)
+        else:  # count it now (no debounce); apply when the answer comes, if it is valid
+            self._apply_pending = value
+            self._count_live(value)
+
+    def _pending_live_is(self, value: str) -> bool:
+        """True when no newer keystroke has been counted since the last good result."""
+        return self.query_one(FilterBar).input.value.strip() == value and not any(
+            worker.is_running for worker in self.workers if worker.group == "live"
+        )
+
+    def _apply(self, live: LiveCount) -> None:
+        self.applied = Selection.of_filter(live.expr, live.sql)
+        self.last_filter = live.expr
+        self._close_filter()
+        self._show(self.applied)
+        self.query_one(DetailPane).focus()
+
+    def _close_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        if bar.display:
+            bar.close()
+            self.query_one(SegmentList).focus()
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self) -> None:
+        self._apply_pending = None
+        self._close_filter()
+
+    def action_back(self) -> None:
+        """Escape outside the filter bar: drop the applied filter, show the highlighted segment."""
+        if self.query_one(FilterBar).display:
+            self._close_filter()
+        elif self.applied is not None:
+            self.selection = None
+            self._select_highlighted()
+
+    # ------------------------------------------------------------------ export
+
+    def action_export(self) -> None:
+        selection = self.selection
+        if self.ws is None or selection is None:
+            return
+        if selection.sql is None:
+            self.say(f"cannot export {selection.title}: {selection.note}", "warning")
+            return
+        if selection.segment is not None:
+            members = self.extras.counts.get(selection.title)
+        else:
+            live = self.query_one(FilterBar).last_good
+            members = live.count if live is not None and live.sql == selection.sql else None
+        what = selection.title if selection.segment is not None else "the filter " + " ".join(selection.expr.split())
+        stem = slugify(selection.title) if selection.segment is not None else "filter"
+        screen = ExportScreen(what, members, f"{stem}.csv", list(self.extras.columns))
+        self.push_screen(screen, lambda request: self._export(request, selection))
+
+    def _export(self, request: ExportRequest | None, selection: Selection) -> None:
+        if request is None:
+            return
+        sql = selection.sql
+        self.say(f"exporting to {request.path}…")
+        self._run_query("export", lambda ws, cursor: (export_members(cursor, sql, request.path, request.columns,
+                                                                     request.force), request.path), track=False)  # fmt: skip
+
+    def _done_export(self, message: WorkDone) -> None:
+        if message.error:
+            self.say(message.error, "error")
+        else:
+            rows, path = message.result
+            self.say(f"wrote {rows:,} rows to {path}")
+
+    # ------------------------------------------------------------------ save
+
+    def _filter_to_save(self) -> str | None:
+        bar = self.query_one(FilterBar)
+        if bar.display and bar.input.value.strip():
+            return bar.input.value.strip()
+        if self.applied is not None:
+            return self.applied.expr
+        return None
+
+    def action_save(self) -> None:
+        if self.ws is None:
+            return
+        where = self._filter_to_save()
+        if where is None:
+            self.say("nothing to save: compose a filter with / (or E to start from the highlighted segment)", "warning")
+            return
+        groups = sorted({c.segment.group for c in self.ws.catalog.compiled})
+        self.push_screen(SaveScreen(" ".join(where.split()), groups), self._save_asked)
+
+    def _save_asked(self, request: SaveRequest | None) -> None:
+        if request is None:
+            return
+        existing = next((s for s in self.ws.catalog.segments if s.name.casefold() == request.name.casefold()), None)
+        if existing is None:
+            self._save(request, overwrite=False)
+            return
+        if existing.builtin:
+            question = f"'{existing.name}' is a built-in segment. Save yours under the same name to replace it in the list?"
+        else:
+            question = f"A segment named '{existing.name}' already exists ({existing.path}). Overwrite it?"
+        self.push_screen(ConfirmScreen(question), lambda yes: self._save(request, overwrite=True) if yes else None)
+
+    def _save(self, request: SaveRequest, overwrite: bool) -> None:
+        def work(ws, cursor):
+            ws.compile(request.where)  # never save a filter that does not compile here
+            path = save_segment(ws.segments_dir, request.name, request.group, request.description, request.where,
+                                overwrite=overwrite)  # fmt: skip
+            ws.reload_segments()
+            return ws, path, request.name, count_segments(cursor, ws.catalog.compiled)
+
+        self._run_query("save", work, track=False)
+
+    def _done_save(self, message: WorkDone) -> None:
+        if message.error:
+            self.say(message.error, "error")
+            return
+        ws, path, name, counts = message.result
+        self.say(f"saved '{name}' to {path}")
+        if ws is not self.ws:
+            return
+        self.extras.counts = counts
+        self.extras.vocabulary.segments = [c.name for c in ws.catalog.compiled if c.usable]
+        segment_list = self.query_one(SegmentList)
+        segment_list.show(ws.catalog.compiled, counts)
+        segment_list.jump_to(name)
+        segment_list.focus()
+        self.selection = None
+        self._select_highlighted()
+
+    # ------------------------------------------------------------------ as-of, refresh, source changes
+
+    def action_as_of(self) -> None:
+        if self.ws is None:
+            return
+        self.push_screen(AsOfScreen(self.ws.as_of), self._as_of_chosen)
+
+    def _as_of_chosen(self, answer) -> None:
+        if answer is None:
+            return
+        day = None if answer == LATEST else answer
+        label = day.isoformat() if day else "the latest date"
+        self._start_load(day, f"Recomputing {self.source.name} as of {label}…")
+
+    def action_refresh(self) -> None:
+        if self.ws is None and self._generation and self.query_one("#body", ContentSwitcher).current == "loading":
+            return  # already loading
+        self._start_load(self.requested_as_of, f"Refreshing {self.source.name}…")
+
+    def _poll_source(self) -> None:
+        if self.ws is None:
+            return
+        stamp = source_stamp(self.source)
+        if stamp is None or self._stamp is None or stamp == self._stamp or stamp == self._notified_stamp:
+            return
+        self._notified_stamp = stamp
+        self.say(f"{self.source.name} changed on disk: press r to refresh", "warning", timeout=15)
+
+    # ------------------------------------------------------------------ palette, help, zoom, quit
+
+    def jump_to_segment(self, name: str) -> None:
+        """Palette: highlight a segment (which shows it) and focus the list."""
+        self._close_filter()
+        segment_list = self.query_one(SegmentList)
+        if segment_list.jump_to(name):
+            segment_list.focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_zoom(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        for pane in (self.query_one(SegmentList), self.query_one(DetailPane), self.query_one(PreviewPane)):
+            if pane.has_focus_within or pane.has_focus:
+                self.screen.maximize(pane, container=False)
+                return
+
+    async def action_quit(self) -> None:
+        """Quit at once: abandon a load in progress, interrupt running queries."""
+        self._quitting = True
+        with self._cursor_lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            try:
+                cursor.interrupt()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+        self.exit()
+
+    def say(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
+        """A notification whose text is never read as markup."""
+        self.messages.append(message)
+        kwargs = {"timeout": timeout} if timeout is not None else {}
+        self.notify(message, severity=severity, markup=False, **kwargs)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
+            segments_dir: Path | None = None) -> None:  # fmt: skip
+    """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
+    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir)
+    app.run()
+    if app.ws is not None:
+        try:
+            app.ws.close()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,52 @@
+"""The command palette (ctrl+p): jump to a segment, insert a field into the filter, run an action.
+
+One Provider over what the app already holds in memory (catalog, field list): searching never
+touches DuckDB. Strings go in as plain text (``matcher.highlight`` builds Content, not markup).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.markup import escape
+
+#: (label, app action, help)
+ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Filter: open the filter bar", "open_filter", "compose a filter with a live count (/)"),
+    ("Filter: edit the highlighted segment", "edit_segment", "start from its expression (E)"),
+    ("Export members", "export", "write the shown customers to CSV/Parquet/JSON (e)"),
+    ("Save filter as segment", "save", "write it to your segments folder (s)"),
+    ("As-of date", "as_of", "recompute everything as of another date (a)"),
+    ("Refresh from source", "refresh", "reopen the shop and recompute (r)"),
+    ("Help", "help", "every key (?)"),
+    ("Quit", "quit", "leave segtui (q)"),
+)
+
+
+class SegtuiCommands(Provider):
+    def _candidates(self):
+        app = self.app
+        for label, action, about in ACTIONS:
+            yield label, partial(app.run_action, action), about
+        ws = getattr(app, "ws", None)
+        if ws is None:
+            return
+        for compiled in ws.catalog.compiled:
+            about = compiled.segment.description or compiled.segment.where
+            yield f"Segment: {compiled.name}", partial(app.jump_to_segment, compiled.name), about
+        for field in ws.features.available:
+            yield f"Field: {field.name}", partial(app.insert_into_filter, field.name), field.description
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, about in self._candidates():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=escape(about))
+
+    async def discover(self) -> Hits:
+        for text, command, about in self._candidates():
+            if not text.startswith("Field: "):
+                yield DiscoveryHit(Content(text), command, text=text, help=escape(about))  # never markup

@@ -1,0 +1,1 @@
+"""Modal screens: export, save, as-of date, confirm, help. Each returns its answer with dismiss()."""

@@ -1,0 +1,160 @@
+"""The detail pane: the selection's description and filter, and its profile against everyone.
+
+Rendering only: the numbers come from ``segtui.tui.profile`` (computed in a worker). Bars are
+sized to the pane's width and redrawn on resize; all user and data strings go in as ``Text``
+(never markup), so a segment called ``[bold]`` prints literally.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from segtui.tui.profile import Profile
+from segtui.tui.selection import Selection
+from segtui.tui.widgets.format import bar, money, number, percent, spark
+
+WEEKDAYS = {"1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat", "7": "Sun"}
+
+
+class DetailPane(VerticalScroll):
+    """Scrolls when the profile is taller than the pane (at 80×24 it always is)."""
+
+    can_focus = True
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.selection: Selection | None = None
+        self.profile: Profile | None = None
+        self.state = "empty"  # empty | loading | ready | error
+        self.message = ""
+
+    def compose(self):
+        yield Static(id="detail-body")
+
+    def show(self, selection: Selection | None, profile: Profile | None = None, state: str = "ready",
+             message: str = "") -> None:  # fmt: skip
+        if selection != self.selection:
+            self.scroll_home(animate=False)
+        self.selection, self.profile, self.state, self.message = selection, profile, state, message
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        width = max(self.scrollable_content_region.width, 30)
+        self.query_one("#detail-body", Static).update(render_detail(self.selection, self.profile, self.state,
+                                                                    self.message, width))  # fmt: skip
+
+
+def render_detail(selection: Selection | None, profile: Profile | None, state: str, message: str,
+                  width: int) -> RenderableType:  # fmt: skip
+    if selection is None:
+        return Text("no segment selected", style="dim")
+    parts: list[RenderableType] = []
+    title = Text(selection.title, style="bold")
+    if selection.segment is not None:
+        seg = selection.segment.segment
+        origin = "built-in" if seg.builtin else "yours" + (", replaces a built-in" if seg.overrides_builtin else "")
+        title.append(f"  {seg.group} · {origin}", style="dim")
+    parts.append(title)
+    if selection.segment is not None and selection.segment.segment.description:
+        parts.append(Text(selection.segment.segment.description))
+    parts.append(Text.assemble(("filter ", "dim"), (selection.expr or "—", "italic")))
+    if selection.note:
+        parts.append(Text(selection.note, style="bold"))
+        return Group(*parts)
+    if state == "error":
+        parts.append(Text(message, style="bold"))
+        return Group(*parts)
+    if profile is None:
+        parts.append(Text("\nprofiling…", style="dim"))
+        return Group(*parts)
+    if state == "loading":
+        parts.append(Text("updating…", style="dim"))
+    parts.extend(render_profile(profile, width))
+    return Group(*parts)
+
+
+def render_profile(p: Profile, width: int) -> list[RenderableType]:
+    bar_width = max(6, min(24, width - 30))  # the distribution rows: label, bar, two shares
+    share_width = max(6, min(40, width - 20))  # the customers/revenue rows: label, bar, share
+    out: list[RenderableType] = [Text("")]
+    shares = Table.grid(padding=(0, 1))
+    shares.add_column(width=10, no_wrap=True)
+    shares.add_column(no_wrap=True)
+    shares.add_column(justify="right", no_wrap=True)
+    shares.add_row(Text("customers"), Text(bar(p.customer_share, share_width)), Text(percent(p.customer_share)))
+    shares.add_row(Text("revenue"), Text(bar(p.revenue_share, share_width)), Text(percent(p.revenue_share)))
+    out.append(Text.assemble((f"{p.customers:,}", "bold"), f" of {p.total_customers:,} customers · ",
+                             _weight(p)))  # fmt: skip
+    out.append(shares)
+
+    stats = Table.grid(padding=(0, 2))
+    stats.add_column(no_wrap=True)
+    stats.add_column(justify="right", no_wrap=True)
+    stats.add_column(justify="right", no_wrap=True)
+    stats.add_row(Text(""), Text("members", style="underline"), Text("all", style="underline"))
+    stats.add_row(Text("avg order value"), Text(money(p.aov)), Text(money(p.all_aov), style="dim"))
+    stats.add_row(Text("orders per customer"), Text(number(p.orders_per_customer)),
+                  Text(number(p.all_orders_per_customer), style="dim"))  # fmt: skip
+    stats.add_row(Text("days since last order"), Text(number(p.recency, 0)), Text(number(p.all_recency, 0), style="dim"))
+    out += [Text(""), stats]
+
+    hours = p.dists.get("hour")
+    if hours:
+        by_hour = {int(v): (m, e) for v, m, e in hours}
+        members = [by_hour.get(h, (0, 0))[0] for h in range(24)]
+        everyone = [by_hour.get(h, (0, 0))[1] for h in range(24)]
+        wide = width >= 60
+        stretch = (lambda s: "".join(c * 2 for c in s)) if wide else (lambda s: s)
+        axis = ("0h".ljust(12) + "6h".ljust(12) + "12h".ljust(12) + "18h".ljust(11) + "23") if wide else \
+               ("0".ljust(6) + "6".ljust(6) + "12".ljust(6) + "18".ljust(5) + "23")  # fmt: skip
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=7, no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_row(Text("members"), Text(stretch(spark(members))))
+        grid.add_row(Text("all", style="dim"), Text(stretch(spark(everyone)), style="dim"))
+        grid.add_row(Text(""), Text(axis, style="dim"))
+        out += [Text(""), Text("Preferred hour of day", style="bold"), grid]
+    for name, heading, label in (
+        ("weekday", "Preferred weekday", lambda v: WEEKDAYS.get(v, v)),
+        ("category", "Top favourite categories", str),
+        ("device", "Main device", str),
+    ):
+        rows = p.dists.get(name)
+        if rows:
+            out += [Text(""), Text(heading, style="bold"), _split(rows, p.dist_totals[name], label, bar_width)]
+    return out
+
+
+def _weight(p: Profile) -> Text:
+    """Revenue share over customer share: how much more (or less) these customers are worth."""
+    if not p.customer_share or not p.total_revenue:
+        return Text("")
+    ratio = p.revenue_share / p.customer_share
+    return Text(f"{ratio:.1f}× their weight in revenue", style="dim")
+
+
+def _split(rows, totals: tuple[int, int], label, bar_width: int) -> Table:
+    members_total, everyone_total = totals
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=10, no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    shares = [(members / members_total if members_total else 0.0, everyone / everyone_total if everyone_total else 0.0)
+              for _, members, everyone in rows]  # fmt: skip
+    scale = max((max(pair) for pair in shares), default=1.0) or 1.0  # the largest share fills the bar
+    for (value, _, _), (share, base) in zip(rows, shares):
+        grid.add_row(Text(label(value)), Text(bar(share / scale, bar_width)), Text(percent(share)),
+                     Text(f"all {percent(base)}", style="dim"))  # fmt: skip
+    return grid
+

@@ -1,0 +1,69 @@
+"""Number and bar formatting shared by the panes (plain strings; callers wrap them in Text).
+
+Bars are Unicode block characters so they survive NO_COLOR and any terminal font: members are
+drawn in solid eighths (``█▉▊▋▌▍▎▏``), the all-customers baseline in light shade (``░``), so the
+two are told apart by shape, not by colour.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A left-aligned bar of ``width`` cells filled to ``fraction`` (0-1), in eighths of a cell."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+def shade(fraction: float, width: int) -> str:
+    """The baseline bar: whole cells of light shade (coarser on purpose: it is the background)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    return ("░" * round(fraction * width)).ljust(width)
+
+
+def spark(values: list[float]) -> str:
+    """One character per value, scaled to the largest value (shape, not size, is compared)."""
+    top = max(values, default=0) or 1
+    return "".join(" " if v <= 0 else _SPARK[min(7, int(v / top * 7.999))] for v in values)
+
+
+def count(n: int | None) -> str:
+    return "—" if n is None else f"{n:,}"
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f}%"
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def signed(n: int) -> str:
+    return f"+{n:,}" if n > 0 else f"{n:,}" if n < 0 else "±0"
+
+
+def cell(value) -> str:
+    """A preview cell: dates without time, floats with 2 decimals, booleans as yes/no."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)

@@ -1,0 +1,31 @@
+"""The loading state: shown from the first frame while the shop opens and the features build."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.widgets import ProgressBar, Static
+
+
+class LoadingPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static(id="loading-title")
+        with Center(id="loading-center"):
+            yield ProgressBar(total=1.0, show_eta=False, id="loading-bar")
+        yield Static(id="loading-step")
+
+    def start(self, title: str) -> None:
+        self.query_one("#loading-title", Static).update(Text(title, style="bold"))
+        self.query_one(ProgressBar).update(total=1.0, progress=0.0)
+        self.query_one("#loading-step", Static).update(Text("starting… (q quits)", style="dim"))
+
+    def step(self, step: str, fraction: float) -> None:
+        self.query_one(ProgressBar).update(progress=fraction)
+        self.query_one("#loading-step", Static).update(Text(step, style="dim"))
+
+    def fail(self, message: str) -> None:
+        """A failed first load: nothing to go back to, so say why and how to leave."""
+        self.query_one("#loading-step", Static).update(
+            Text.assemble(("could not open the shop: ", "bold"), message, "\npress q to quit")
+        )

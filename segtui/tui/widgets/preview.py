@@ -1,0 +1,144 @@
+"""The member preview: one page of the selection's members, sortable, never all of them.
+
+Only ``PAGE_SIZE`` rows are ever in the DataTable; the app fetches a page with
+``ORDER BY <sort>, customer_id LIMIT n OFFSET k`` in a worker (``customer_id`` as tie-break so
+pages neither overlap nor skip), which stays fast at a million customers because DuckDB keeps a
+top-k heap instead of sorting everything. The status line says which rows of how many are shown.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from segtui.tui.messages import PreviewPage
+from segtui.tui.widgets.format import cell
+
+PAGE_SIZE = 100
+
+
+class PreviewTable(DataTable):
+    """The table itself; its keys page and sort (the pane holds the state)."""
+
+    BINDINGS = [
+        Binding("right_square_bracket", "page(1)", "Next page"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
+        Binding("o", "sort_next", "Sort"),
+        Binding("O", "sort_flip", "Flip sort", show=False),
+    ]
+
+    def action_page(self, step: int) -> None:
+        self.pane.turn_page(step)
+
+    def action_sort_next(self) -> None:
+        self.pane.sort_next()
+
+    def action_sort_flip(self) -> None:
+        self.pane.sort_flip()
+
+    @property
+    def pane(self) -> "PreviewPane":
+        return self.app.query_one(PreviewPane)
+
+
+class PreviewPane(Vertical):
+    ALLOW_MAXIMIZE = True
+    class PageWanted(Message):
+        """Ask the app for a page (it owns the workspace and the workers)."""
+
+        def __init__(self, offset: int, sort: str, descending: bool) -> None:
+            super().__init__()
+            self.page_offset = offset
+            self.sort = sort
+            self.descending = descending
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.columns: list[str] = []
+        self.page_offset = 0
+        self.member_count: int | None = None
+        self.sort = "customer_id"
+        self.descending = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("members", style="dim"), id="preview-status")
+        yield PreviewTable(id="preview-table", cursor_type="row", zebra_stripes=False)
+
+    def reset(self, columns: list[str], sort: str | None = None) -> None:
+        """A new selection: first page, default sort kept if it is still a column."""
+        self.columns = columns
+        self.page_offset = 0
+        if sort is not None:
+            self.sort, self.descending = sort, sort != "customer_id"
+        elif self.sort not in columns:
+            self.sort, self.descending = "customer_id", False
+        self.set_status(Text("loading members…", style="dim"))
+
+    def request(self) -> None:
+        self.post_message(self.PageWanted(self.page_offset, self.sort, self.descending))
+
+    def turn_page(self, step: int) -> None:
+        if self.member_count is None:
+            return
+        offset = self.page_offset + step * PAGE_SIZE
+        if 0 <= offset < max(self.member_count, 1):
+            self.page_offset = offset
+            self.request()
+
+    def sort_next(self) -> None:
+        if not self.columns:
+            return
+        index = (self.columns.index(self.sort) + 1) % len(self.columns) if self.sort in self.columns else 0
+        self.sort_by(self.columns[index])
+
+    def sort_flip(self) -> None:
+        self.descending = not self.descending
+        self.page_offset = 0
+        self.request()
+
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        self.sort = column
+        self.descending = (column != "customer_id") if descending is None else descending
+        self.page_offset = 0
+        self.request()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column == self.sort:
+            self.sort_flip()
+        else:
+            self.sort_by(column)
+
+    def set_status(self, text: Text) -> None:
+        self.query_one("#preview-status", Static).update(text)
+
+    def show_page(self, page: PreviewPage) -> None:
+        self.member_count = page.count
+        self.page_offset = page.offset
+        table = self.query_one(PreviewTable)
+        table.clear(columns=True)
+        arrow = " ↓" if page.descending else " ↑"
+        for name in page.columns:
+            table.add_column(Text(name + (arrow if name == page.sort else "")), key=name)
+        table.add_rows(
+            [Text(cell(v), justify="right" if isinstance(v, (int, float)) and not isinstance(v, bool) else "left")
+             for v in row]
+            for row in page.rows
+        )  # fmt: skip
+        if page.count == 0:
+            status = Text("no members", style="dim")
+        else:
+            first, last = page.offset + 1, page.offset + len(page.rows)
+            status = Text.assemble(f"{first:,}–{last:,}", (" of ", "dim"), f"{page.count:,}",
+                                   (f" · by {page.sort}{arrow}", "dim"))  # fmt: skip
+            if page.count > PAGE_SIZE:
+                status.append(" · ] next [ prev", style="dim")
+        self.set_status(status)
+
+    def show_error(self, message: str) -> None:
+        self.query_one(PreviewTable).clear(columns=True)
+        self.set_status(Text(message))

@@ -1,0 +1,92 @@
+"""The segment list: segments grouped by group, each with its count and share of customers.
+
+An ``OptionList`` whose group headings are disabled options (the cursor skips them). Each row
+is a Rich grid with fixed-width count and percent columns, so the numbers line up right-aligned
+whatever the pane width. Unavailable and broken segments stay highlightable (the detail pane
+says why) but are dimmed, with their reason where the count would be.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from segtui.core.segments import CompiledSegment, SegmentCounts
+
+
+def option_id(name: str) -> str:
+    return "segment:" + name.casefold()
+
+
+class SegmentList(OptionList):
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.segments: dict[str, CompiledSegment] = {}
+
+    def show(self, compiled: list[CompiledSegment], counts: SegmentCounts | None) -> None:
+        """Rebuild the rows, keeping the highlighted segment highlighted."""
+        keep = self.highlighted_segment
+        total = counts.total if counts is not None else None
+        count_width = max(len(f"{total:,}") if total else 1, 3)
+        options: list[Option] = []
+        group = None
+        self.segments = {}
+        for segment in compiled:
+            if segment.segment.group != group:
+                group = segment.segment.group
+                options.append(Option(Text(group.upper(), style="bold"), id=f"group:{group}", disabled=True))
+            self.segments[option_id(segment.name)] = segment
+            options.append(Option(self._row(segment, counts, count_width), id=option_id(segment.name)))
+        with self.prevent(OptionList.OptionHighlighted):  # a rebuild is not the user moving
+            self.set_options(options)
+            if keep is not None and option_id(keep.name) in self.segments:
+                self.highlighted = self.get_option_index(option_id(keep.name))
+            elif self.segments:
+                self.highlighted = self.get_option_index(next(iter(self.segments)))
+
+    @staticmethod
+    def _row(segment: CompiledSegment, counts: SegmentCounts | None, count_width: int) -> Table:
+        grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        dim = "dim" if not segment.usable else ""
+        name = Text(" " + segment.name, style=dim)
+        if segment.usable:
+            if counts is None:
+                grid.add_column(justify="right", width=count_width + 7, no_wrap=True)
+                grid.add_row(name, Text("…", style="dim"))
+            elif segment.name in counts.errors:
+                grid.add_column(justify="right", no_wrap=True)
+                grid.add_row(name, Text("count failed", style="dim italic"))
+            else:
+                n = counts[segment.name]
+                share = n / counts.total if counts.total else 0.0
+                grid.add_column(justify="right", width=count_width + 1, no_wrap=True)
+                grid.add_column(justify="right", width=6, no_wrap=True)
+                grid.add_row(name, Text(f"{n:,}"), Text(f"{share * 100:.1f}%", style="dim"))
+        else:
+            reason = segment.reason if segment.error is None else "broken"
+            grid.add_column(justify="right", no_wrap=True, max_width=18, overflow="ellipsis")
+            grid.add_row(name, Text(reason or "unavailable", style="dim italic"))
+        return grid
+
+    @property
+    def highlighted_segment(self) -> CompiledSegment | None:
+        if self.highlighted is None or not self.option_count:
+            return None
+        option = self.get_option_at_index(self.highlighted)
+        return self.segments.get(option.id or "")
+
+    def jump_to(self, name: str) -> bool:
+        key = option_id(name)
+        if key not in self.segments:
+            return False
+        self.highlighted = self.get_option_index(key)
+        return True

@@ -1,0 +1,23 @@
+"""The one-line header: source, as-of date, customer total, and the applied filter if any.
+
+Not Textual's Header: that one has a clock, which would make every snapshot differ.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class TopBar(Static):
+    def show(self, source: str, as_of: str | None = None, total: int | None = None, note: str = "") -> None:
+        text = Text.assemble(("segtui", "bold"), " │ ", (source, "bold"))
+        if as_of:
+            text.append(" │ as of ")
+            text.append(as_of, style="bold")
+        if total is not None:
+            text.append(f" │ {total:,} customers")
+        if note:
+            text.append(" │ ")
+            text.append(note, style="italic")
+        self.update(text)

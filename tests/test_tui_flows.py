@@ -1,0 +1,378 @@
+"""Pilot tests of the explorer: every flow a user has, against a generated shop at a fixed date.
+
+Counts are checked against the engine (``Workspace.count``) rather than hard-coded, so a change
+in the generator does not break these tests, only a disagreement between the TUI and the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from rich.console import Console
+from tui_fixtures import AS_OF, make_app, settle, tui_shop, wait_for, wait_ready  # noqa: F401
+
+from segtui.core.workspace import open_workspace
+from segtui.tui.screens.as_of import AsOfScreen
+from segtui.tui.screens.confirm import ConfirmScreen
+from segtui.tui.screens.export import ExportScreen
+from segtui.tui.screens.help import HelpScreen
+from segtui.tui.screens.save import SaveScreen
+from segtui.tui.widgets.detail import DetailPane
+from segtui.tui.widgets.filter_bar import FilterBar
+from segtui.tui.widgets.preview import PreviewPane, PreviewTable
+from segtui.tui.widgets.segment_list import SegmentList
+from segtui.tui.widgets.top_bar import TopBar
+
+
+def plain(renderable, width: int = 100) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def static_text(app, selector: str) -> str:
+    return plain(app.query_one(selector).content)
+
+
+@pytest.fixture(scope="module")
+def engine(tui_shop):
+    """The engine's own answers for the same shop and date, to compare the TUI against."""
+    ws = open_workspace(tui_shop, AS_OF)
+    yield ws
+    ws.close()
+
+
+async def test_layout_and_navigation(tui_shop, engine):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        header = plain(app.query_one(TopBar).content)
+        assert "shop.duckdb" in header and "as of 2026-06-30" in header
+        assert f"{engine.total():,} customers" in header
+        segment_list = app.query_one(SegmentList)
+        first = segment_list.highlighted_segment
+        assert first is not None and first.name == engine.catalog.usable[0].name
+        assert app.focused is segment_list
+        detail = app.query_one(DetailPane)
+        assert detail.selection.title == first.name
+        assert detail.profile is not None
+        assert detail.profile.customers == engine.count(first.segment.where)
+        body = plain(app.query_one("#detail-body").content)
+        for part in ("filter", "avg order value", "orders per customer", "days since last order",
+                     "Preferred hour of day", "Preferred weekday", "Top favourite categories", "Main device"):
+            assert part in body
+        preview = app.query_one(PreviewPane)
+        assert preview.member_count == detail.profile.customers
+        table = app.query_one(PreviewTable)
+        assert table.row_count == min(100, preview.member_count)
+        assert f"of {preview.member_count:,}" in static_text(app, "#preview-status")
+        # moving down the list updates the detail and the preview
+        await pilot.press("down", "down")
+        await settle(pilot)
+        after = segment_list.highlighted_segment
+        assert detail.selection.title == after.name != first.name
+        assert detail.profile.customers == engine.count(after.segment.where)
+        assert preview.member_count == detail.profile.customers
+
+
+async def test_preview_pages_and_sorts(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        # the largest segment, so that it has several pages
+        segment_list = app.query_one(SegmentList)
+        biggest = max(app.extras.counts, key=lambda name: app.extras.counts[name])
+        segment_list.jump_to(biggest)
+        await settle(pilot)
+        preview = app.query_one(PreviewPane)
+        assert preview.member_count > 100
+        app.query_one(PreviewTable).focus()
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert preview.page_offset == 100
+        assert static_text(app, "#preview-status").startswith("101–")
+        await pilot.press("o")
+        await settle(pilot)
+        assert preview.page_offset == 0 and preview.sort != "total_spent"
+
+
+async def test_filter_live_count_typo_and_apply(tui_shop, engine):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("slash")
+        bar = app.query_one(FilterBar)
+        assert bar.display and app.focused is bar.input
+        await pilot.press(*"orders >= 3")
+        await settle(pilot)
+        expected = engine.count("orders >= 3")
+        status = static_text(app, "#filter-status")
+        assert f"{expected:,} customers" in status
+        assert re.search(r"[+-]\d[\d,]* vs ", status)  # difference from the highlighted segment
+        # a typo: the one-line error, and the last good count kept (greyed)
+        bar.input.insert_text_at_cursor(" AND ordrs > 1")  # faster than a key press per character
+        await settle(pilot)
+        status = static_text(app, "#filter-status")
+        assert "unknown field 'ordrs'" in status and "did you mean 'orders'" in status
+        assert f"{expected:,} customers" in status and "last valid filter" in status
+        # fix it and apply with enter
+        bar.input.value = "orders >= 3 AND orders > 5"
+        await pilot.press("enter")
+        await settle(pilot)
+        applied = engine.count("orders >= 3 AND orders > 5")
+        assert not bar.display
+        detail = app.query_one(DetailPane)
+        assert detail.selection.is_filter and detail.profile.customers == applied
+        assert app.query_one(PreviewPane).member_count == applied
+        assert "filter: orders >= 3 AND orders > 5" in plain(app.query_one(TopBar).content)
+        # escape goes back to the highlighted segment
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not app.query_one(DetailPane).selection.is_filter
+
+
+async def test_completion_with_tab_and_edit_segment(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("slash", *"main_dev")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.query_one(FilterBar).input.value == "main_device"
+        app.query_one(FilterBar).input.insert_text_at_cursor(" = 'mo")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.query_one(FilterBar).input.value == "main_device = 'mobile'"
+        app.query_one(FilterBar).input.insert_text_at_cursor(" and in_segment('Best")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.query_one(FilterBar).input.value.endswith("in_segment('Best customers')")
+        await settle(pilot)
+        assert "customers ·" in static_text(app, "#filter-status")
+        await pilot.press("escape")
+        # E starts from the highlighted segment's expression, and the difference to it is zero
+        segment = app.query_one(SegmentList).highlighted_segment
+        await pilot.press("E")
+        await settle(pilot)
+        bar = app.query_one(FilterBar)
+        assert bar.input.value == " ".join(segment.segment.where.split())
+        assert f"{app.extras.counts[segment.name]:,} customers" in static_text(app, "#filter-status")
+        assert "±0 vs" in static_text(app, "#filter-status")
+        await pilot.press("escape")
+        assert not bar.display
+
+
+async def test_export_writes_the_file_and_says_rows(tui_shop, tmp_path, engine):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        segment = app.query_one(SegmentList).highlighted_segment
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        target = tmp_path / "members.csv"
+        path_input = app.screen.query_one("#export-path")
+        path_input.value = str(target)
+        app.screen.query_one("#export-columns").value = "orders, total_spent"
+        path_input.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        expected = engine.count(segment.segment.where)
+        assert target.exists()
+        lines = target.read_text().splitlines()
+        assert lines[0] == "customer_id,orders,total_spent" and len(lines) == expected + 1
+        assert any(f"wrote {expected:,} rows to {target}" in m for m in app.messages)
+        # the same path again: refused inline, nothing overwritten, the dialog stays open
+        await pilot.press("e")
+        await pilot.pause()
+        app.screen.query_one("#export-path").value = str(target)
+        app.screen.query_one("#export-path").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert "already exists" in static_text(app.screen, ".dialog-error")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExportScreen)
+
+
+async def test_save_writes_a_segment_that_appears_in_the_list(tui_shop, tmp_path, monkeypatch):
+    segments = tmp_path / "my_segments"  # the default folder, not there yet: save creates it
+    monkeypatch.setenv("SEGTUI_SEGMENTS_DIR", str(segments))
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("s")  # nothing to save yet
+        assert any("nothing to save" in m for m in app.messages)
+        await pilot.press("slash")
+        app.query_one(FilterBar).input.value = "orders >= 4 AND main_device = 'mobile'"
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen)
+        app.screen.query_one("#save-name").value = "[bold] mobile fans"
+        app.screen.query_one("#save-group").value = "Mine"
+        app.screen.query_one("#save-description").value = "Repeat buyers on mobile."
+        await pilot.press("enter")
+        await settle(pilot)
+        files = list(segments.glob("*.sql"))
+        assert len(files) == 1
+        text = files[0].read_text()
+        assert "-- name: [bold] mobile fans" in text and "-- group: Mine" in text
+        assert "orders >= 4 AND main_device = 'mobile'" in text
+        segment_list = app.query_one(SegmentList)
+        assert segment_list.highlighted_segment.name == "[bold] mobile fans"
+        assert app.extras.counts["[bold] mobile fans"] > 0
+        assert app.query_one(DetailPane).selection.title == "[bold] mobile fans"
+        # saving the same name again asks before overwriting
+        await pilot.press("slash")
+        bar = app.query_one(FilterBar)
+        bar.input.value = "orders >= 5"
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#save-name").value = "[bold] mobile fans"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "orders >= 5" in files[0].read_text()
+        assert len(list(segments.glob("*.sql"))) == 1
+
+
+async def test_as_of_changes_header_and_counts(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        before = dict(app.extras.counts)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AsOfScreen)
+        field = app.screen.query_one("#as-of-input")
+        field.value = "not-a-date"
+        await pilot.press("enter")
+        assert isinstance(app.screen, AsOfScreen)
+        assert "not a date" in static_text(app.screen, ".dialog-error")
+        field.value = "2026-01-31"
+        app.ready.clear()
+        await pilot.press("enter")
+        await wait_ready(pilot)
+        assert app.ws.as_of == date(2026, 1, 31)
+        assert "as of 2026-01-31" in plain(app.query_one(TopBar).content)
+        assert dict(app.extras.counts) != before
+        # a date before the first order is refused and the old workspace stays
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#as-of-input").value = "1990-01-01"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("before the first order" in m for m in app.messages))
+        assert app.ws.as_of == date(2026, 1, 31)
+        assert app.query_one("#body").current == "main"
+        # r reopens the source at the same as-of date
+        old = app.ws
+        app.ready.clear()
+        await pilot.press("r")
+        await wait_ready(pilot)
+        assert app.ws is not old and app.ws.as_of == date(2026, 1, 31)
+
+
+async def test_palette_jumps_and_inserts(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Lapsed")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.query_one(SegmentList).highlighted_segment.name == "Lapsed"
+        assert app.query_one(DetailPane).selection.title == "Lapsed"
+        # a field goes into the filter bar
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"overdue_r")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        bar = app.query_one(FilterBar)
+        assert bar.display and bar.input.value == "overdue_ratio"
+
+
+async def test_help_lists_every_key_then_q_quits(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        body = plain(app.screen.query_one("Static").content, width=140)
+        for key in ("/", "enter", "escape", "e", "s", "a", "r", "ctrl+p", "?", "q", "E"):
+            assert re.search(rf"^\s*{re.escape(key)}\s", body, re.MULTILINE) or f" {key} " in body, key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_q_quits_while_loading(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.query_one("#body").current == "loading"  # the first frame comes before the features
+        await pilot.press("q")  # before the features are built
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_markup_in_names_is_literal(tui_shop, tmp_path):
+    folder = tmp_path / "segs"
+    folder.mkdir()
+    (folder / "weird.sql").write_text("-- name: [bold]Weird[/bold] [red]\n-- group: [i]G\norders >= 2\n")
+    app = make_app(tui_shop, segments_dir=folder)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        assert app.query_one(SegmentList).jump_to("[bold]Weird[/bold] [red]")
+        await settle(pilot)
+        assert "[bold]Weird[/bold] [red]" in plain(app.query_one("#detail-body").content)
+        # the palette lists it literally too (its prompt and help are not markup)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Weird")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.query_one(SegmentList).highlighted_segment.name == "[bold]Weird[/bold] [red]"
+        app.say("saved '[bold]x' to [red]")
+        await pilot.pause()
+        assert "[bold]x" in app.messages[-1]
+
+
+async def test_source_change_is_noticed(tui_shop):
+    import os
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        app._poll_source()
+        assert not any("changed on disk" in m for m in app.messages)
+        stamp = os.stat(tui_shop).st_mtime + 5
+        os.utime(tui_shop, (stamp, stamp))  # same bytes, newer mtime
+        app._poll_source()
+        app._poll_source()  # said once, not every poll
+        assert sum("changed on disk: press r to refresh" in m for m in app.messages) == 1
+
+
+async def test_failed_first_load_says_why(tmp_path):
+    from conftest import make_duckdb
+
+    shop = make_duckdb(tmp_path / "no_orders.duckdb", {"customers": "SELECT 1 AS customer_id"})
+    app = make_app(shop, as_of=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "could not open" in static_text(app, "#loading-step"))
+        await pilot.press("q")
+    assert not app.is_running

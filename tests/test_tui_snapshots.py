@@ -1,0 +1,44 @@
+"""SVG snapshots of the explorer (pytest-textual-snapshot) at 80×24 and 120×36, with and without
+colour. The data is a generated shop at a fixed as-of date and the header has no clock, so the
+pictures only change when the UI does. Update with ``pytest --snapshot-update`` after looking."""
+
+from __future__ import annotations
+
+import pytest
+from tui_fixtures import make_app, settle, tui_shop, wait_ready  # noqa: F401
+
+
+@pytest.fixture
+def colour(monkeypatch):
+    """conftest sets NO_COLOR for every test; these snapshots want the real colours."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def test_main_view_80x24(snap_compare, tui_shop, colour):
+    assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=wait_ready)
+
+
+def test_main_view_120x36(snap_compare, tui_shop, colour):
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=wait_ready)
+
+
+def test_filter_bar_with_error_no_color_80x24(snap_compare, tui_shop):
+    """NO_COLOR: the focused filter bar is told apart by its heavy border, the error by ✗."""
+
+    async def run_before(pilot):
+        await wait_ready(pilot)
+        await pilot.press("slash", *"orders >= 3")
+        await settle(pilot)
+        pilot.app.query_one("FilterBar").input.insert_text_at_cursor(" AND ordrs")
+        await settle(pilot)
+
+    assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_export_dialog_120x36(snap_compare, tui_shop, colour):
+    async def run_before(pilot):
+        await wait_ready(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=run_before)

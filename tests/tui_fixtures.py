@@ -1,0 +1,60 @@
+"""Fixtures and helpers for the explorer's tests: one generated shop per session, a fixed as-of
+date (so counts and snapshots never move), and helpers that wait for the app's workers."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="session")
+def tui_shop(tmp_path_factory) -> Path:
+    """A 1,500-customer generated shop (seed 7), built once per test session."""
+    from segtui.core.generate import generate
+
+    path = tmp_path_factory.mktemp("tui_shop") / "shop.duckdb"
+    generate(path, customers=1500, seed=7)
+    return path
+
+
+def make_app(shop: Path, as_of: date | None = AS_OF, segments_dir: Path | None = None):
+    from segtui.tui.app import SegtuiApp
+
+    return SegtuiApp(shop, as_of=as_of, segments_dir=segments_dir)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Let debounce timers fire and every worker finish, a few times over (results start more work)."""
+    for _ in range(rounds):
+        await pilot.pause(0.12)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_ready(pilot, timeout: float = 30.0) -> None:
+    """Wait for the workspace (loaded in a daemon thread) to be shown, then for its first queries."""
+    import asyncio
+
+    app = pilot.app
+    waited = 0.0
+    while not app.ready.is_set() or app.ws is None:
+        await pilot.pause(0.05)
+        waited += 0.05
+        if waited > timeout:
+            raise AssertionError("the workspace did not load in time")
+    await asyncio.sleep(0)
+    await settle(pilot)
+
+
+async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
+    waited = 0.0
+    while not condition():
+        await pilot.pause(0.05)
+        waited += 0.05
+        if waited > timeout:
+            raise AssertionError("condition not met in time")
+    await settle(pilot, rounds=1)
