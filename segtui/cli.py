@@ -8,6 +8,7 @@ imported only by ``open`` and ``demo`` so the headless commands start fast.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from datetime import date
@@ -37,6 +38,9 @@ MappingOpt = Annotated[Optional[Path], typer.Option("--mapping", help="Mapping f
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 SnapshotOpt = Annotated[
     bool, typer.Option("--snapshot", help="Open a private copy of a DuckDB file that another program holds open for writing.")
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Build the features afresh instead of reading (and writing) the feature cache.")
 ]
 
 
@@ -128,6 +132,7 @@ SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name o
 
 def _workspace(
     source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None, snapshot: bool = False,
+    no_cache: bool = False,
 ):
     from segtui.core.workspace import open_workspace
 
@@ -135,7 +140,8 @@ def _workspace(
         err.print(f"reading a snapshot copy of {source} taken now; later writes to it are not seen", markup=False)
     progress, update = _progress()
     with progress:
-        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot)
+        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot,
+                              use_cache=not no_cache)
 
 
 def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
@@ -157,12 +163,12 @@ def _percent(count: int, total: int) -> float:
 @app.command()
 def fields(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """Every feature: type, unit, description, the tables it needs, and its range in this shop."""
     from segtui.core.features import FIELDS, field_stats
 
-    ws = _workspace(source, as_of, mapping, snapshot=snapshot)
+    ws = _workspace(source, as_of, mapping, snapshot=snapshot, no_cache=no_cache)
     try:
         stats = field_stats(ws.con, ws.features)
     finally:
@@ -189,9 +195,10 @@ def fields(
 def segments(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
     segments_dir: SegmentsOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Every segment with its member count and share of customers, as of a date."""
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
     try:
         counts = ws.count_all()
     finally:
@@ -220,12 +227,12 @@ def segments(
 def count(
     source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None, mapping: MappingOpt = None,
     as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
     try:
         label, sql = _selection(ws, where, segment)
         n = count_where(ws.con, sql)
@@ -249,7 +256,7 @@ def export(
     columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns (default: every feature).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
-    snapshot: SnapshotOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename)."""
     from segtui.core.export import check_target, export_members, format_options
@@ -257,7 +264,7 @@ def export(
     check_target(out_file.expanduser(), force)  # refuse before the features are built
     format_options(out_file)
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot)
+    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
     try:
         label, sql = _selection(ws, where, segment)
         n = export_members(ws.con, sql, out_file, wanted, force)
@@ -269,9 +276,13 @@ def export(
 @app.command("open")
 def open_(
     source: SourceArg, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, mapping: MappingOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
     from segtui.core.source import open_source
+
+    if no_cache:  # the explorer opens its workspace itself; the environment carries the choice
+        os.environ["SEGTUI_NO_CACHE"] = "1"
 
     open_source(source, mapping).close()  # fail here, in one line, before the screen is taken
     _run_explorer(source, _parse_date(as_of), mapping, segments_dir)
@@ -300,6 +311,40 @@ def demo(
             with progress:
                 run_generate(source, customers=customers, seed=seed, progress=update)
     _run_explorer(source, _parse_date(as_of), None, None)
+
+
+cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",
+                        no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(json_out: JsonOpt = False) -> None:
+    """Where the feature cache is, its entries and their size."""
+    from segtui.core import cache
+
+    found = cache.entries()
+    rows = [{"key": e.key, "bytes": e.size, "source": e.meta.get("source"), "as_of": e.meta.get("as_of"),
+             "rows": e.meta.get("rows"), "complete": e.complete} for e in found]
+    summary = {"folder": str(cache.features_cache_dir()), "entries": len(rows), "bytes": sum(r["bytes"] for r in rows),
+               "max_bytes": cache.max_bytes(), "items": rows}
+    if json_out:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(f"{summary['folder']}: {len(rows)} entries, {summary['bytes'] / 1e6:,.1f} MB "
+              f"(bound {summary['max_bytes'] / 1e6:,.0f} MB)", markup=False)
+    for r in rows:
+        out.print(f"  {r['key'][:12]}  {r['bytes'] / 1e6:8.1f} MB  as of {r['as_of']}  {r['rows'] or 0:>10,} rows  {r['source']}",
+                  markup=False)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Delete every cached feature table."""
+    from segtui.core import cache
+
+    n, size = cache.clear()
+    err.print(f"removed {n} cache entries ({size / 1e6:,.1f} MB) from {cache.features_cache_dir()}", markup=False)
 
 
 def _run_explorer(source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path]) -> None:

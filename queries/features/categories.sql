@@ -2,6 +2,8 @@
 -- items (sum of quantity) bought, ties broken by spend (quantity * price paid, the product's
 -- list price when the line has none), then by name ascending; category_count is the number of
 -- distinct categories bought. Products without a category are ignored.
+-- The pick is one aggregate per customer over the (customer, category) sums: ARG_MIN over the
+-- key (-items, -spend, category).
 -- needs: orders, order_items, products
 -- needs_columns: products.category
 CREATE OR REPLACE TEMP TABLE feature_categories AS
@@ -15,15 +17,10 @@ WITH bought AS (
     JOIN products AS p ON p.product_id = i.product_id
     WHERE p.category IS NOT NULL
     GROUP BY i.customer_id, p.category
-),
-ranked AS (
-    SELECT
-        customer_id,
-        category,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY items DESC, spend DESC, category) AS pick,
-        COUNT(*) OVER (PARTITION BY customer_id) AS category_count
-    FROM bought
 )
-SELECT customer_id, category AS favorite_category, category_count
-FROM ranked
-WHERE pick = 1;
+SELECT
+    customer_id,
+    ARG_MIN(category, STRUCT_PACK(items := -items, spend := -spend, category := category)) AS favorite_category,
+    COUNT(*) AS category_count
+FROM bought
+GROUP BY customer_id;

@@ -4,39 +4,63 @@
 -- alphabetically first. Events of other types are not actions here.
 -- days_since_last_action: whole days between that action's date and the as-of date.
 -- reviews_asof is empty when the shop has no reviews.
+-- Each source first picks its own latest action per customer (for the events: the greatest of
+-- the last_*_at columns, the CASE tests them in alphabetical order), then one ARG_MAX per
+-- customer over (acted_at, rank) picks among the sources; rank orders the tie-breaks: 'order'
+-- highest, then the alphabetically first.
 -- needs: orders, events
 CREATE OR REPLACE TEMP TABLE feature_last_action AS
-WITH actions AS (
+WITH event_latest AS (
+    SELECT
+        customer_id,
+        GREATEST(last_page_view_at, last_product_view_at, last_cart_add_at, last_checkout_start_at,
+                 last_email_open_at, last_email_click_at, last_complaint_at, last_search_at) AS acted_at,
+        last_cart_add_at, last_checkout_start_at, last_complaint_at, last_email_click_at,
+        last_email_open_at, last_page_view_at, last_product_view_at, last_search_at
+    FROM feature_events
+),
+actions AS (
     SELECT customer_id, 'order' AS action, last_order_at AS acted_at FROM feature_core
-    UNION ALL SELECT customer_id, 'page_view', last_page_view_at FROM feature_events
-    UNION ALL SELECT customer_id, 'product_view', last_product_view_at FROM feature_events
-    UNION ALL SELECT customer_id, 'cart_add', last_cart_add_at FROM feature_events
-    UNION ALL SELECT customer_id, 'checkout_start', last_checkout_start_at FROM feature_events
-    UNION ALL SELECT customer_id, 'email_open', last_email_open_at FROM feature_events
-    UNION ALL SELECT customer_id, 'email_click', last_email_click_at FROM feature_events
-    UNION ALL SELECT customer_id, 'complaint', last_complaint_at FROM feature_events
-    UNION ALL SELECT customer_id, 'search', last_search_at FROM feature_events
+    UNION ALL
+    SELECT
+        customer_id,
+        CASE acted_at
+            WHEN last_cart_add_at THEN 'cart_add'
+            WHEN last_checkout_start_at THEN 'checkout_start'
+            WHEN last_complaint_at THEN 'complaint'
+            WHEN last_email_click_at THEN 'email_click'
+            WHEN last_email_open_at THEN 'email_open'
+            WHEN last_page_view_at THEN 'page_view'
+            WHEN last_product_view_at THEN 'product_view'
+            WHEN last_search_at THEN 'search'
+        END,
+        acted_at
+    FROM event_latest
     UNION ALL
     SELECT customer_id, CASE WHEN kind = 'complaint' THEN 'complaint' ELSE 'review' END, MAX(created_at)
     FROM reviews_asof
     GROUP BY customer_id, CASE WHEN kind = 'complaint' THEN 'complaint' ELSE 'review' END
 ),
-ranked AS (
+latest AS (
     SELECT
         customer_id,
-        action,
-        acted_at,
-        ROW_NUMBER() OVER (
-            PARTITION BY customer_id
-            ORDER BY acted_at DESC, CASE WHEN action = 'order' THEN 0 ELSE 1 END, action
-        ) AS pick
+        ARG_MAX(action, STRUCT_PACK(
+            acted_at := acted_at,
+            rank := CASE action
+                WHEN 'order' THEN 10 WHEN 'cart_add' THEN 9 WHEN 'checkout_start' THEN 8
+                WHEN 'complaint' THEN 7 WHEN 'email_click' THEN 6 WHEN 'email_open' THEN 5
+                WHEN 'page_view' THEN 4 WHEN 'product_view' THEN 3 WHEN 'review' THEN 2
+                ELSE 1
+            END
+        )) AS action,
+        MAX(acted_at) AS acted_at
     FROM actions
     WHERE acted_at IS NOT NULL
+    GROUP BY customer_id
 )
 SELECT
-    r.customer_id,
-    r.action AS last_action,
-    date_diff('day', CAST(r.acted_at AS DATE), a.as_of) AS days_since_last_action
-FROM ranked AS r
-CROSS JOIN feature_asof AS a
-WHERE r.pick = 1;
+    l.customer_id,
+    l.action AS last_action,
+    date_diff('day', CAST(l.acted_at AS DATE), a.as_of) AS days_since_last_action
+FROM latest AS l
+CROSS JOIN feature_asof AS a;

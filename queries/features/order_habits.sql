@@ -1,5 +1,7 @@
 -- The payment method and the channel of most of a buyer's orders (NULLs ignored; ties go to
--- the alphabetically first), from one pass over the orders with two grouping sets.
+-- the alphabetically first), from one pass over the orders with two grouping sets. The pick is
+-- one aggregate per customer: ARG_MIN over the key (-count, value) is the value with the
+-- highest count and, among equals, the alphabetically first.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_order_habits AS
 WITH counts AS (
@@ -10,20 +12,11 @@ WITH counts AS (
         COUNT(*) AS n
     FROM orders_asof
     GROUP BY GROUPING SETS ((customer_id, payment_method), (customer_id, channel))
-),
-ranked AS (
-    SELECT
-        customer_id,
-        is_channel,
-        value,
-        ROW_NUMBER() OVER (PARTITION BY customer_id, is_channel ORDER BY n DESC, value) AS pick
-    FROM counts
-    WHERE value IS NOT NULL
 )
 SELECT
     customer_id,
-    MAX(CASE WHEN is_channel = 0 THEN value END) AS main_payment_method,
-    MAX(CASE WHEN is_channel = 1 THEN value END) AS main_channel
-FROM ranked
-WHERE pick = 1
+    ARG_MIN(value, STRUCT_PACK(n := -n, value := value)) FILTER (WHERE is_channel = 0) AS main_payment_method,
+    ARG_MIN(value, STRUCT_PACK(n := -n, value := value)) FILTER (WHERE is_channel = 1) AS main_channel
+FROM counts
+WHERE value IS NOT NULL
 GROUP BY customer_id;

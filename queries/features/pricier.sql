@@ -2,26 +2,48 @@
 -- order ([ordered_at - 7 days, ordered_at)), viewed another product of the same category whose
 -- list price is higher than the unit price paid (the line's price, else the product's).
 -- Only customers for whom it is true get a row; the final join gives everyone else FALSE.
+-- Speed: joining on customer and category alone pairs every line with every view of the
+-- customer's two years. Such a view is 0 to 7 days older than the order (days_ago counts back
+-- from the as-of date), so it lies in the order's 7-day bucket, FLOOR(days_ago / 7), or the
+-- next one: each line is looked for in those two buckets and the join key includes the bucket.
 -- needs: orders, events, order_items, products
 -- needs_columns: events.product_id, products.category, products.price
 CREATE OR REPLACE TEMP TABLE feature_pricier AS
 WITH bought AS (
-    SELECT i.customer_id, i.ordered_at, i.product_id, p.category, COALESCE(i.price, p.price) AS paid
+    SELECT
+        i.customer_id,
+        i.ordered_at,
+        CAST(FLOOR(i.days_ago / 7) AS BIGINT) AS week,
+        i.product_id,
+        p.category,
+        COALESCE(i.price, p.price) AS paid
     FROM items_asof AS i
     JOIN products AS p ON p.product_id = i.product_id
     WHERE p.category IS NOT NULL
 ),
 viewed AS (
-    SELECT e.customer_id, e.occurred_at, e.product_id, p.category, p.price
+    SELECT
+        e.customer_id,
+        e.occurred_at,
+        CAST(FLOOR(e.days_ago / 7) AS BIGINT) AS week,
+        e.product_id,
+        p.category,
+        p.price
     FROM events_asof AS e
     JOIN products AS p ON p.product_id = e.product_id
     WHERE e.type = 'product_view' AND p.category IS NOT NULL AND p.price IS NOT NULL
+),
+bought_weeks AS (
+    SELECT b.customer_id, b.ordered_at, b.week + w.k AS week, b.product_id, b.category, b.paid
+    FROM bought AS b
+    CROSS JOIN (VALUES (0), (1)) AS w(k)
 )
 SELECT DISTINCT b.customer_id, TRUE AS viewed_pricier_before_buying
-FROM bought AS b
+FROM bought_weeks AS b
 JOIN viewed AS v
   ON v.customer_id = b.customer_id
  AND v.category = b.category
+ AND v.week = b.week
  AND v.product_id <> b.product_id
  AND v.price > b.paid
  AND v.occurred_at >= b.ordered_at - INTERVAL 7 DAY

@@ -1,15 +1,32 @@
 -- The customer universe: every customer_id in customers (created on or before the as-of day,
--- or undated), orders or events on or before it; with the age of its earliest order or event,
--- the fallback for tenure_days. customers_asof is empty when the shop has no customers table,
--- feature_events when it has no events.
+-- or undated), orders or events on or before it, with what the customers table says about
+-- them (their latest record; customers_asof is empty when the shop has no customers table,
+-- feature_events when it has no events):
+--   country, city, age (whole years at the as-of date), gender, email_opt_in
+--   tenure_days: whole days since the customer was created, or, when customers has no
+--                created_at for them, since their first order or event
+-- first_activity_days_ago is the age of the earliest order or event.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_universe AS
-SELECT customer_id, MAX(first_days_ago) AS first_activity_days_ago
-FROM (
-    SELECT customer_id, CAST(NULL AS BIGINT) AS first_days_ago FROM customers_asof
-    UNION ALL
-    SELECT customer_id, days_since_first_order FROM feature_core
-    UNION ALL
-    SELECT customer_id, first_event_days_ago FROM feature_events
-) AS seen
-GROUP BY customer_id;
+WITH seen AS (
+    SELECT customer_id, MAX(first_days_ago) AS first_activity_days_ago
+    FROM (
+        SELECT customer_id, CAST(NULL AS BIGINT) AS first_days_ago FROM customers_asof
+        UNION ALL
+        SELECT customer_id, days_since_first_order FROM feature_core
+        UNION ALL
+        SELECT customer_id, first_event_days_ago FROM feature_events
+    ) AS all_customers
+    GROUP BY customer_id
+)
+SELECT
+    s.customer_id,
+    s.first_activity_days_ago,
+    c.country,
+    c.city,
+    c.age,
+    c.gender,
+    c.email_opt_in,
+    COALESCE(c.created_days_ago, s.first_activity_days_ago) AS tenure_days
+FROM seen AS s
+LEFT JOIN customers_asof AS c ON c.customer_id = s.customer_id;

@@ -5,17 +5,24 @@ headed by the tables and columns it needs) and this module only decides which fi
 which order, and how the families meet in the final table:
 
 1. ``base_*.sql`` cut the shop's tables at the as-of day (``orders_asof``, ``events_asof``, ...;
-   views for the big ones, since re-reading 30M events in a few passes is cheaper than writing
-   them once; a table for the deduplicated customers). They are the only place the date
-   enters: ``:as_of`` becomes a ``DATE 'YYYY-MM-DD'`` literal rendered from a
-   :class:`datetime.date`. Every later step reads
-   their ``days_ago`` column (whole days between the row's date and the as-of date) instead of
-   the date. ``customers``, ``events`` and ``reviews`` get an *empty* base when the shop lacks
-   them, so families that merely draw on them (devices, complaints, tenure) can union them.
-2. Each family file makes one temp table ``feature_<family>`` keyed by customer_id, with one
-   GROUP BY pass over its base where possible (``core`` and ``events`` always run: the universe
-   is built from them). A family runs only when one of its fields is available; a field whose
-   table or column is missing is left out of the table and reported.
+   views for orders and events, which the families scan a few times; tables for the
+   deduplicated customers and for the order lines, whose join with their orders is the
+   expensive part that three families share). They are the only place the date enters:
+   ``:as_of`` becomes a ``DATE 'YYYY-MM-DD'`` literal rendered from a :class:`datetime.date`.
+   Every later step reads their ``days_ago`` column (whole days between the row's date and the
+   as-of date) instead of the date. ``customers``, ``events`` and ``reviews`` get an *empty*
+   base when the shop lacks them, so families that merely draw on them (devices, complaints,
+   the universe) can union them.
+2. Each family file makes one temp table ``feature_<family>`` keyed by customer_id (plus, at
+   most, helper tables it names), grouped by the pass over the data that computes it rather
+   than by theme: ``core.sql`` is the one GROUP BY over the orders (core, usage, discounts,
+   timing), ``events.sql`` the one over the events, ``universe.sql`` also carries what the
+   customers table says. That is the performance rule (benchmarks/README.md): at a million
+   customers the cost is the scans and hash tables over ~10M orders and ~30M events, so each
+   is hashed as few times as possible, and "most frequent value" picks are one ARG_MIN/ARG_MAX
+   per customer over pre-aggregated counts instead of a ROW_NUMBER window. ``core`` and
+   ``events`` always run (the universe is built from them). A family runs only when one of its
+   fields is available; a field whose table or column is missing is left out and reported.
 3. One ``CREATE TABLE customer_features`` joins the families to the universe (``universe.sql``)
    and fills the values that mean "none of it" (0 orders, FALSE abandoned cart, 'none' usage).
 """
@@ -23,7 +30,7 @@ which order, and how the families meet in the final table:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime
 
@@ -34,6 +41,11 @@ from segtui.resources import read_query
 Progress = Callable[[str, float], None]
 
 FEATURE_TABLE = "customer_features"
+
+# DuckDB's own default is 80% of RAM; bounded, its hash tables spill instead of growing, which
+# keeps a million-customer build near 2 GB of resident memory for ~8% more time (measured in
+# benchmarks/README.md). Spilled files go to the user cache folder, never the working directory.
+BUILD_MEMORY_LIMIT = "2GB"
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,7 @@ def _f(name, type_, description, unit, needs, needs_columns=(), family="core", f
 _O = ("orders",)
 
 FIELDS: tuple[Field, ...] = (
-    # core.sql
+    # core.sql (one pass over the orders: core, usage, RFM, discounts, timing)
     _f("orders", "BIGINT", "Number of distinct orders placed on or before the as-of date (0 if none).",
        "orders", _O, fill="0"),
     _f("total_spent", "DOUBLE", "Sum of the order totals on or before the as-of date, refunds (negative totals) included and a missing total counted as 0.",
@@ -100,10 +112,8 @@ FIELDS: tuple[Field, ...] = (
        "percentile 0-100", _O),
     _f("orders_365d", "BIGINT", "Number of orders in the last 365 days (the as-of day and the 364 days before it).",
        "orders", _O, fill="0"),
-    # usage.sql
     _f("usage_level", "VARCHAR", "'heavy' (percent_rank of orders_365d >= 0.8 among customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them) or 'none' (no order in the last 365 days).",
-       "level", _O, family="usage", fill="'none'"),
-    # rfm.sql
+       "level", _O, family="core", fill="'none'"),
     _f("r_score", "BIGINT", "Recency score 1-5 among buyers (5 = most recent): least(5, 1 + floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.",
        "score 1-5", _O, family="rfm"),
     _f("f_score", "BIGINT", "Frequency score 1-5 among buyers (5 = most orders): least(5, 1 + floor(5 * percent_rank)) of orders; NULL without orders.",
@@ -112,22 +122,20 @@ FIELDS: tuple[Field, ...] = (
        "score 1-5", _O, family="rfm"),
     _f("rfm_segment", "VARCHAR", "The buyer's cell in the standard recency x frequency grid (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Can't lose them, Hibernating); NULL without orders.",
        "segment", _O, family="rfm"),
-    # discounts.sql
     _f("discount_share", "DOUBLE", "Share of the customer's orders with a discount above 0 (a missing discount counts as none); NULL without orders.",
-       "share 0-1", _O, ("orders.discount",), family="discounts"),
+       "share 0-1", _O, ("orders.discount",), family="core"),
     _f("full_price_share", "DOUBLE", "Share of the customer's orders without a discount (1 - discount_share); NULL without orders.",
-       "share 0-1", _O, ("orders.discount",), family="discounts"),
-    # timing.sql
+       "share 0-1", _O, ("orders.discount",), family="core"),
     _f("preferred_hour", "BIGINT", "Hour of the day (0-23) in which the customer placed the most orders; ties go to the earliest hour.",
-       "hour 0-23", _O, family="timing"),
+       "hour 0-23", _O, family="core"),
     _f("preferred_weekday", "BIGINT", "ISO weekday (1 = Monday to 7 = Sunday) on which the customer placed the most orders; ties go to the earliest day.",
-       "weekday 1-7", _O, family="timing"),
+       "weekday 1-7", _O, family="core"),
     _f("preferred_weekday_name", "VARCHAR", "preferred_weekday as a name: Mon, Tue, Wed, Thu, Fri, Sat or Sun.",
-       "weekday", _O, family="timing"),
+       "weekday", _O, family="core"),
     _f("weekend_share", "DOUBLE", "Share of the customer's orders placed on a Saturday or Sunday; NULL without orders.",
-       "share 0-1", _O, family="timing"),
+       "share 0-1", _O, family="core"),
     _f("holiday_share", "DOUBLE", "Share of the customer's orders placed in November or December; NULL without orders.",
-       "share 0-1", _O, family="timing"),
+       "share 0-1", _O, family="core"),
     # order_habits.sql
     _f("main_payment_method", "VARCHAR", "Payment method of most of the customer's orders; ties go to the alphabetically first.",
        "payment method", _O, ("orders.payment_method",), family="order_habits"),
@@ -186,20 +194,19 @@ FIELDS: tuple[Field, ...] = (
        "orders", ("orders", "returns"), family="returns", fill="0"),
     _f("return_rate", "DOUBLE", "returned_orders divided by orders; NULL without orders.",
        "share 0-1", ("orders", "returns"), family="returns"),
-    # profile.sql
+    # universe.sql (what the customers table says, and the tenure)
     _f("country", "VARCHAR", "Country from the customers table.",
-       "country", ("customers",), ("customers.country",), family="profile"),
+       "country", ("customers",), ("customers.country",), family="universe"),
     _f("city", "VARCHAR", "City from the customers table.",
-       "city", ("customers",), ("customers.city",), family="profile"),
+       "city", ("customers",), ("customers.city",), family="universe"),
     _f("age", "BIGINT", "Age in whole years at the as-of date, from birth_date.",
-       "years", ("customers",), ("customers.birth_date",), family="profile"),
+       "years", ("customers",), ("customers.birth_date",), family="universe"),
     _f("gender", "VARCHAR", "Gender from the customers table.",
-       "gender", ("customers",), ("customers.gender",), family="profile"),
+       "gender", ("customers",), ("customers.gender",), family="universe"),
     _f("email_opt_in", "BOOLEAN", "Whether the customer agreed to receive marketing email, from the customers table.",
-       "flag", ("customers",), ("customers.email_opt_in",), family="profile"),
-    # tenure.sql
+       "flag", ("customers",), ("customers.email_opt_in",), family="universe"),
     _f("tenure_days", "BIGINT", "Whole days since the customer was created, or since their first order or event when no created_at is known.",
-       "days", _O, family="tenure"),
+       "days", _O, family="universe"),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -231,10 +238,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "core": ("core.sql",),
     "events": ("events.sql",),
     "universe": ("universe.sql",),
-    "usage": ("usage.sql",),
     "rfm": ("rfm.sql",),
-    "discounts": ("discounts.sql",),
-    "timing": ("timing.sql",),
     "order_habits": ("order_habits.sql",),
     "categories": ("categories.sql",),
     "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
@@ -245,8 +249,6 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "complaints": ("complaints.sql",),
     "reviews": ("reviews.sql",),
     "returns": ("returns.sql",),
-    "profile": ("profile.sql",),
-    "tenure": ("tenure.sql",),
 }
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
@@ -262,8 +264,9 @@ class _Query:
     sql: str
     needs: tuple[str, ...]
     needs_columns: tuple[str, ...]
-    table: str
+    table: str  # the last object the file creates: the family's table (or the base's view)
     kind: str  # TABLE or VIEW
+    creates: tuple[tuple[str, str], ...] = ()  # every (kind, name) it creates, helpers first
 
 
 def load_query(file: str) -> _Query:
@@ -272,9 +275,9 @@ def load_query(file: str) -> _Query:
     headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": ()}
     for key, value in _HEADER.findall(sql):
         headers[key] = tuple(v.strip() for v in value.split(",") if v.strip())
-    created = _CREATES.findall(sql)
+    created = [(kind.upper(), name) for kind, name in _CREATES.findall(sql)]
     kind, table = created[-1] if created else ("TABLE", "")
-    return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind.upper())
+    return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind, tuple(created))
 
 
 def render(sql: str, as_of: date) -> str:
@@ -388,6 +391,7 @@ def build_features(
     tables: set[str],
     present_columns: Mapping[str, set[str]],
     progress: Progress | None = None,
+    only: Collection[str] | None = None,
 ) -> FeatureSet:
     """Create or replace ``customer_features`` in ``con`` and say what it holds.
 
@@ -395,7 +399,9 @@ def build_features(
     undated, and everyone with an order or event on or before it), ``customer_id`` first, then
     the available fields in catalogue order, sorted by customer_id. A field whose table or column
     the shop lacks is absent, never faked; ``FeatureSet.unavailable`` says what it needs.
-    Intermediate temp tables are dropped afterwards.
+    Intermediate temp tables are dropped afterwards. ``only`` (field names) builds just those
+    fields and the families they come from, e.g. the core features for the benchmark's
+    comparison with hand-written SQL; the others are then absent without a reason.
     """
     tables = set(tables)
     if "orders" not in tables:
@@ -404,6 +410,8 @@ def build_features(
         raise SourceError("the shop has no orders table; segtui needs at least orders")
     report = progress or (lambda message, fraction: None)
     chosen, available, unavailable = _plan(tables, present_columns)
+    if only is not None:
+        available = tuple(f for f in available if f.name in set(only))
     run = [name for name in _FAMILIES if name in chosen
            and (name in _ALWAYS or any(f.family == name for f in available))]
 
@@ -411,12 +419,13 @@ def build_features(
     steps = len(bases) + len(run) + 1
     created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
     done = 0
+    restore = _bound_memory(con)
     try:
         for file in bases:
             query = load_query(file)
             report(f"as-of data: {file.removeprefix('base_').removesuffix('.sql')}", done / steps)
             con.execute(render(query.sql, as_of))
-            created.append((query.kind, query.table))
+            created.extend(query.creates)
             done += 1
         id_type = _id_type(con)
         for table, (name, columns) in _EMPTY_BASES.items():
@@ -426,16 +435,53 @@ def build_features(
         for family in run:
             report(f"features: {family}", done / steps)
             con.execute(render(chosen[family].sql, as_of))
-            created.append((chosen[family].kind, chosen[family].table))
+            created.extend(chosen[family].creates)
             done += 1
         report("features: joining", done / steps)
         con.execute(_final_sql(available, {family: chosen[family].table for family in run}))
     finally:
         for kind, name in reversed(created):
             con.execute(f"DROP {kind} IF EXISTS {name}")
+        restore()
     report("features: done", 1.0)
     as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
     return FeatureSet(as_of_day, available, unavailable)
+
+
+def _bound_memory(con: duckdb.DuckDBPyConnection) -> Callable[[], None]:
+    """Lower the connection's memory limit to BUILD_MEMORY_LIMIT for the build (never raise
+    it) and point spilling at the cache folder; return what puts both settings back."""
+    from segtui.locations import cache_dir
+
+    limit, temp = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone()
+    try:
+        spill = cache_dir() / "spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+        if _bytes(limit) > _bytes(BUILD_MEMORY_LIMIT):
+            con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+    except (OSError, duckdb.Error):
+        pass
+
+    def restore() -> None:
+        try:
+            con.execute(f"SET memory_limit = '{limit}'")
+            con.execute(f"SET temp_directory = '{temp.replace(chr(39), chr(39) * 2)}'")
+        except duckdb.Error:
+            pass
+
+    return restore
+
+
+def _bytes(size: str) -> float:
+    """'18.8 GiB' or '2GB' (DuckDB's setting syntax) in bytes; anything else counts as unbounded."""
+    match = re.fullmatch(r"([\d.]+)\s*([KMGT]?)(I?)B", size.strip().upper())
+    if not match:
+        return float("inf")
+    number, unit, binary = match.groups()
+    return float(number) * (1024 if binary else 1000) ** " KMGT".index(unit or " ")
 
 
 def _final_sql(available: tuple[Field, ...], family_tables: dict[str, str]) -> str:
@@ -445,6 +491,7 @@ def _final_sql(available: tuple[Field, ...], family_tables: dict[str, str]) -> s
     (a count stays BIGINT even when a family had no rows).
     """
     alias = {family: f"f{i}" for i, family in enumerate(family_tables)}
+    alias["universe"] = "u"  # the spine also carries the customers-table fields
     columns = ["u.customer_id"]
     for f in available:
         value = f"{alias[f.family]}.{f.name}"

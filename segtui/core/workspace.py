@@ -7,6 +7,7 @@ filters do the work.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,12 +114,34 @@ def open_workspace(
     segments_dir: str | Path | None = None,
     progress: Progress | None = None,
     snapshot: bool = False,
+    use_cache: bool | None = None,
 ) -> Workspace:
-    """Open ``source``, build its features as of ``as_of`` and compile every segment."""
+    """Open ``source``, build its features as of ``as_of`` and compile every segment.
+
+    ``use_cache``: take ``customer_features`` from the feature cache when an entry for this
+    source, as-of date and feature SQL exists, and store a fresh build there (see
+    ``segtui.core.cache``). None means yes unless the environment sets SEGTUI_NO_CACHE=1,
+    which is how ``segtui open --no-cache`` reaches the explorer's own open.
+    """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
         day = resolve_as_of(shop, as_of)
-        features = build_features(shop.con, day, shop.table_names, shop.present_columns, progress)
+        # --- feature cache (issue 7) ---
+        if use_cache is None:
+            use_cache = os.environ.get("SEGTUI_NO_CACHE", "") in ("", "0")
+        features = None
+        if use_cache:
+            from segtui.core import cache
+
+            key = cache.cache_key(shop, day)
+            features = cache.load_features(shop, day, key)
+            if features is not None and progress is not None:
+                progress("features: from cache", 1.0)
+        if features is None:
+            features = build_features(shop.con, day, shop.table_names, shop.present_columns, progress)
+            if use_cache:
+                cache.store_features(shop, features, key)
+        # --- end feature cache ---
         folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()
         if segments_dir and not folder.is_dir():
             raise SegmentError(f"segments folder not found: {folder}")

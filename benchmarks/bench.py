@@ -1,0 +1,527 @@
+"""segtui at a million customers: every figure of issue 7 beside a plain baseline, in one run.
+
+    python benchmarks/bench.py --customers 1000000            # the full run (minutes)
+    python benchmarks/bench.py --customers 5000 --runs 1 --curve 1000   # the CI smoke run
+
+Shops come from ``segtui generate`` (reused when ``--data`` already holds one for the same size
+and seed). Each figure runs in a fresh worker process (``--worker``) so that its peak RSS is its
+own; it is repeated ``--runs`` times and reported as min and median. The baseline beside it is
+what a user could do without segtui: hand-written DuckDB SQL, pandas, a minimal Textual app.
+The table goes to stdout (markdown); ``--json FILE`` keeps every number. Figures are never
+asserted here or in tests: the targets column says whether each met its target on this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+ADHOC = "orders >= 2 AND days_since_last_order > 60 AND main_device = 'mobile'"
+CORE = ("orders", "total_spent", "avg_order_value", "first_order_at", "last_order_at",
+        "days_since_last_order", "days_since_first_order", "avg_days_between_orders",
+        "overdue_ratio", "spend_percentile", "orders_365d")
+
+# The core features written by hand, as an analyst would without segtui: one query over the
+# raw orders table, the same definitions (DESIGN.md "Core features").
+BASELINE_SQL = """
+CREATE OR REPLACE TABLE baseline_core AS
+WITH o AS (
+    SELECT customer_id, order_id, ordered_at, COALESCE(total, 0) AS total,
+           date_diff('day', CAST(ordered_at AS DATE), DATE '{as_of}') AS days_ago
+    FROM src.orders
+    WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL AND ordered_at < DATE '{as_of}' + INTERVAL 1 DAY
+), agg AS (
+    SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(total) AS total_spent,
+           MIN(ordered_at) AS first_order_at, MAX(ordered_at) AS last_order_at,
+           MIN(days_ago) AS days_since_last_order, MAX(days_ago) AS days_since_first_order,
+           COUNT(DISTINCT CASE WHEN days_ago < 365 THEN order_id END) AS orders_365d
+    FROM o GROUP BY customer_id
+)
+SELECT customer_id, orders, total_spent, total_spent / orders AS avg_order_value,
+       first_order_at, last_order_at, days_since_last_order, days_since_first_order,
+       (days_since_first_order - days_since_last_order) / NULLIF(orders - 1, 0) AS avg_days_between_orders,
+       days_since_last_order / NULLIF((days_since_first_order - days_since_last_order) / NULLIF(orders - 1, 0), 0) AS overdue_ratio,
+       100 * PERCENT_RANK() OVER (ORDER BY total_spent) AS spend_percentile, orders_365d
+FROM agg ORDER BY customer_id
+"""
+
+TARGETS = {  # figure -> (limit in seconds or ratio, what the limit applies to)
+    "build_full": (10.0, "s"), "build_core": (1.2, "ratio"), "reopen": (0.5, "s"),
+    "counts": (0.1, "s"), "adhoc": (0.03, "s"), "export_parquet_all": (2.0, "s"),
+    "tui_demo_frame": (0.5, "s"), "tui_demo_counts": (1.0, "s"),
+}
+MEMORY_LIMIT_MB = 4096
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+
+
+def timed(fn, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def summary(times: list[float]) -> dict:
+    return {"min": min(times), "median": statistics.median(times), "runs": len(times)} if times else {}
+
+
+def shop_path(data: Path, customers: int, seed: int) -> Path:
+    return data / f"shop-{customers}-seed{seed}.duckdb"
+
+
+def ensure_shop(data: Path, customers: int, seed: int) -> tuple[Path, float | None]:
+    """The generated shop for (customers, seed): reused when present, else generated."""
+    from segtui.core.generate import generate
+
+    path = shop_path(data, customers, seed)
+    if path.exists():
+        return path, None
+    data.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    generate(path, customers=customers, seed=seed)
+    return path, time.perf_counter() - start
+
+
+def attach(path: Path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+    return con
+
+
+# ---------------------------------------------------------------------------------------------
+# workers: each measures one figure and its baseline, prints one JSON line
+
+
+def w_build(args) -> dict:
+    from segtui.core.features import build_features, default_as_of
+    from segtui.core.source import open_source
+
+    shop = open_source(args.shop)
+    as_of = default_as_of(shop.con, shop.table_names)
+    steps: dict[str, float] = {}
+
+    def once():
+        last = [time.perf_counter(), None]
+
+        def progress(step, fraction):
+            now = time.perf_counter()
+            if last[1]:
+                steps[last[1]] = min(steps.get(last[1], 1e9), now - last[0])
+            last[:] = [now, step]
+
+        build_features(shop.con, as_of, shop.table_names, shop.present_columns, progress)
+
+    times = timed(once, 1)
+    first_rss = peak_rss_mb()  # what one build costs; later runs in this process add allocator residue
+    times += timed(once, args.runs - 1)
+    rows = shop.con.execute("SELECT count(*) FROM customer_features").fetchone()[0]
+    return {"times": times, "rows": rows, "steps": steps, "first_run_rss_mb": first_rss}
+
+
+def w_build_core(args) -> dict:
+    """segtui's core features (orders only) against the same features written by hand."""
+    from segtui.core.features import build_features, default_as_of
+    from segtui.core.source import open_source
+
+    shop = open_source(args.shop)
+    as_of = default_as_of(shop.con, shop.table_names)
+    present = {"orders": {"customer_id", "ordered_at", "total", "order_id"}}
+    times = timed(lambda: build_features(shop.con, as_of, {"orders"}, present, only=CORE), args.runs)
+    con = attach(Path(args.shop))
+    sql = BASELINE_SQL.format(as_of=as_of.isoformat())
+    base = timed(lambda: con.execute(sql), args.runs)
+    # the two must agree, or the comparison means nothing
+    check = "SELECT count(*), sum(orders), sum(orders_365d), round(sum(total_spent), 2) FROM {} WHERE orders > 0"
+    ours = shop.con.execute(check.format("customer_features")).fetchone()
+    theirs = con.execute(check.format("baseline_core")).fetchone()
+    if ours != theirs:
+        raise AssertionError(f"segtui and the hand-written SQL disagree: {ours} != {theirs}")
+    return {"times": times, "baseline": base}
+
+
+def w_pandas(args) -> dict:
+    try:
+        import pandas as pd  # noqa: F401
+    except ImportError:
+        return {"skipped": "pandas is not installed (pip install pandas)"}
+    from segtui.core.features import default_as_of
+    from segtui.core.source import open_source
+
+    shop = open_source(args.shop)
+    as_of = default_as_of(shop.con, shop.table_names)
+    raw = attach(Path(args.shop))
+
+    def once():
+        df = raw.execute("SELECT customer_id, order_id, ordered_at, total FROM src.orders").df()
+        df = df[df.customer_id.notna() & df.ordered_at.notna() & (df.ordered_at < pd.Timestamp(as_of) + pd.Timedelta(days=1))]
+        df["total"] = df["total"].fillna(0)
+        df["days_ago"] = (pd.Timestamp(as_of) - df.ordered_at.dt.normalize()).dt.days
+        g = df.groupby("customer_id")
+        out = pd.DataFrame({
+            "orders": g.order_id.nunique(), "total_spent": g.total.sum(),
+            "first_order_at": g.ordered_at.min(), "last_order_at": g.ordered_at.max(),
+            "days_since_last_order": g.days_ago.min(), "days_since_first_order": g.days_ago.max(),
+            "orders_365d": df[df.days_ago < 365].groupby("customer_id").order_id.nunique(),
+        })
+        out["orders_365d"] = out.orders_365d.fillna(0)
+        out["avg_order_value"] = out.total_spent / out.orders
+        gap = (out.days_since_first_order - out.days_since_last_order) / (out.orders - 1).where(out.orders > 1)
+        out["avg_days_between_orders"] = gap
+        out["overdue_ratio"] = out.days_since_last_order / gap.where(gap != 0)
+        out["spend_percentile"] = 100 * (out.total_spent.rank(method="min") - 1) / max(len(out) - 1, 1)
+        return out
+
+    return {"times": timed(once, args.runs)}
+
+
+def w_reopen(args) -> dict:
+    from segtui.core.source import open_source
+    from segtui.core.workspace import open_workspace, resolve_as_of
+
+    start = time.perf_counter()
+    open_workspace(args.shop, use_cache=True).close()  # builds and stores unless already cached
+    first = time.perf_counter() - start
+    times = timed(lambda: open_workspace(args.shop, use_cache=True).close(), args.runs)
+
+    def floor():
+        shop = open_source(args.shop)
+        resolve_as_of(shop, None)
+        shop.close()
+
+    return {"times": times, "baseline": timed(floor, args.runs), "first_open": first}
+
+
+def _workspace(args):
+    from segtui.core.workspace import open_workspace
+
+    return open_workspace(args.shop, use_cache=True)
+
+
+def w_counts(args) -> dict:
+    ws = _workspace(args)
+    usable = [s for s in ws.catalog.compiled if s.usable]
+    times = timed(ws.count_all, args.runs)
+    sql = "SELECT count(*), " + ", ".join(f"count_if({s.sql})" for s in usable) + " FROM customer_features"
+    base = timed(lambda: ws.con.execute(sql).fetchall(), args.runs)
+    return {"times": times, "baseline": base, "segments": len(usable)}
+
+
+def w_adhoc(args) -> dict:
+    ws = _workspace(args)
+    runs = max(args.runs, 5)
+    times = timed(lambda: ws.count(ADHOC), runs)  # compile (sqlglot + checks) and count
+    raw = "SELECT count(*) FROM customer_features WHERE orders >= 2 AND days_since_last_order > 60 AND main_device = 'mobile'"
+    base = timed(lambda: ws.con.execute(raw).fetchall(), runs)
+    return {"times": times, "baseline": base}
+
+
+def w_export(args) -> dict:
+    from segtui.core.export import export_members
+
+    ws = _workspace(args)
+    total = ws.total()
+    rows = min(args.rows, total)
+    cut = ws.con.execute(
+        f"SELECT customer_id FROM customer_features ORDER BY customer_id LIMIT 1 OFFSET {rows - 1}"
+    ).fetchone()[0]
+    where = "TRUE" if rows >= total else f"customer_id <= {cut!r}"
+    folder = Path(tempfile.mkdtemp(prefix="segtui-bench-"))
+    out = folder / f"members.{args.format}"
+    times = timed(lambda: export_members(ws.con, where, out, force=True), args.runs)
+    options = "FORMAT parquet, COMPRESSION zstd" if args.format == "parquet" else "FORMAT csv, HEADER true"
+    plain = folder / f"plain.{args.format}"
+    base = timed(lambda: ws.con.execute(f"COPY (SELECT * FROM customer_features WHERE {where}) TO '{plain}' ({options})"), args.runs)
+    size = out.stat().st_size
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+    return {"times": times, "baseline": base, "rows": rows, "bytes": size}
+
+
+def w_tui(args) -> dict:
+    """Time to the first frame and to the segment counts on screen, headless (App.run_test)."""
+    import asyncio
+
+    try:
+        from segtui.tui.app import SegtuiApp
+    except ImportError as exc:
+        return {"skipped": f"the explorer is not importable: {exc}"}
+    from textual.app import App
+    from textual.widgets import Static
+
+    class Minimal(App):
+        def compose(self):
+            yield Static("hello")
+
+    async def measure_segtui():
+        start = time.perf_counter()
+        app = SegtuiApp(Path(args.shop))
+        async with app.run_test(size=(120, 40)) as pilot:
+            frame = time.perf_counter() - start
+            while not app.ready.is_set():
+                await pilot.pause(0.01)
+                failed = getattr(app, "_exception", None)  # Textual keeps it until run_test exits
+                if failed is not None:
+                    raise failed
+                if time.perf_counter() - start > 300:
+                    raise TimeoutError("the explorer did not show counts within 5 minutes")
+            counts = time.perf_counter() - start
+            await app.workers.wait_for_complete()  # let the first profile/preview finish before quitting
+            await pilot.pause(0.2)
+        return frame, counts
+
+    async def measure_minimal():
+        start = time.perf_counter()
+        async with Minimal().run_test(size=(120, 40)):
+            return time.perf_counter() - start
+
+    frames, counts, base = [], [], []
+    for _ in range(args.runs):
+        f, c = asyncio.run(measure_segtui())
+        frames.append(f)
+        counts.append(c)
+        base.append(asyncio.run(measure_minimal()))
+    return {"times": frames, "counts": counts, "baseline": base}
+
+
+def w_imports(args) -> dict:
+    """Import time of `segtui --help` and of a headless command; which heavy modules load."""
+    heavy = ("textual", "pandas", "pyarrow", "numpy", "sqlglot", "duckdb", "rich")
+    result = {}
+    for label, argv in (("help", ["--help"]), ("count", ["count", args.shop, "--where", "orders >= 1"])):
+        times, loaded = [], set()
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "segtui.cli", *argv],
+                                  capture_output=True, text=True, env={**os.environ, "SEGTUI_NO_CACHE": "0"})
+            times.append(time.perf_counter() - start)
+            for line in proc.stderr.splitlines():
+                m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)
+                if m:
+                    loaded.add(m.group(3).split(".")[0])
+        result[label] = {"times": times, "heavy": sorted(loaded & set(heavy))}
+    base = timed(lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True), args.runs)
+    result["baseline"] = base
+    return result
+
+
+WORKERS = {"build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
+           "counts": w_counts, "adhoc": w_adhoc, "export": w_export, "tui": w_tui, "imports": w_imports}
+
+
+def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
+    cmd = [sys.executable, str(HERE), "--worker", name, "--shop", str(shop), "--runs", str(args.runs)]
+    for key, value in extra.items():
+        cmd += [f"--{key}", str(value)]
+    if in_process:
+        ns = argparse.Namespace(shop=str(shop), runs=args.runs, **extra)
+        result = WORKERS[name](ns)
+        result["rss_mb"] = peak_rss_mb()
+        return result
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["worker failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+def fmt_s(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def row(label, result, target=None, key="times", base_key="baseline", base_label=""):
+    times, base = result.get(key) or [], result.get(base_key) or []
+    s, b = summary(times), summary(base)
+    ratio = s["min"] / b["min"] if s and b and b["min"] else None
+    meets = None
+    if target is not None and s:
+        limit, kind = target
+        value = ratio if kind == "ratio" else s["min"]
+        meets = value is not None and value <= limit
+    return {
+        "figure": label, "min": s.get("min"), "median": s.get("median"), "baseline": base_label,
+        "base_min": b.get("min"), "base_median": b.get("median"), "ratio": ratio,
+        "target": target, "meets": meets, "rss_mb": result.get("rss_mb"),
+        "note": result.get("skipped") or result.get("error"),
+    }
+
+
+def render(rows: list[dict]) -> str:
+    lines = ["| figure | segtui min | median | baseline | base min | median | ratio | target | met | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        target = ""
+        if r["target"]:
+            limit, kind = r["target"]
+            target = f"≤ {limit}×" if kind == "ratio" else f"< {fmt_s(limit)}"
+        met = {True: "yes", False: "**no**", None: ""}[r["meets"]]
+        if r["note"]:
+            met = r["note"]
+        ratio = f"{r['ratio']:.2f}×" if r["ratio"] else ""
+        rss = f"{r['rss_mb']:.0f} MB" if r["rss_mb"] else ""
+        lines.append(f"| {r['figure']} | {fmt_s(r['min'])} | {fmt_s(r['median'])} | {r['baseline']} | "
+                     f"{fmt_s(r['base_min'])} | {fmt_s(r['base_median'])} | {ratio} | {target} | {met} | {rss} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None, help="where generated shops are kept (default: the user cache folder)")
+    parser.add_argument("--curve", default="10000,100000", help="smaller sizes for the growth curve (comma-separated)")
+    parser.add_argument("--pandas-at", type=int, default=100_000, help="shop size for the pandas baseline")
+    parser.add_argument("--skip-tui", action="store_true")
+    parser.add_argument("--in-process", action="store_true", help="no worker processes (faster; RSS is then the whole run's)")
+    parser.add_argument("--json", type=Path, default=None)
+    # worker mode
+    parser.add_argument("--worker", choices=sorted(WORKERS))
+    parser.add_argument("--shop")
+    parser.add_argument("--rows", type=int, default=0)
+    parser.add_argument("--format", default="parquet")
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        os.environ.setdefault("SEGTUI_CACHE_DIR", tempfile.mkdtemp(prefix="segtui-bench-cache-"))
+        result = WORKERS[args.worker](args)
+        result["rss_mb"] = peak_rss_mb()
+        print(json.dumps(result, default=str))
+        return 0
+
+    from segtui.locations import cache_dir
+    from segtui.resources import sample_data_dir
+
+    data = args.data or cache_dir() / "bench"
+    # One cache folder for the whole run, outside the user's real cache: the reopen figures
+    # then find the entries the first open wrote, and the user's cache is left alone.
+    os.environ["SEGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="segtui-bench-cache-")
+    sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers})
+    say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    shops = {}
+    for n in sizes:
+        shops[n], took = ensure_shop(data, n, args.seed)
+        say(f"shop {n:,} customers: {shops[n]}" + (f" (generated in {took:.1f} s)" if took else " (reused)"))
+    big = shops[args.customers]
+    work = lambda name, shop=big, **kw: run_worker(args, name, shop, args.in_process, **kw)  # noqa: E731
+
+    rows, raw = [], {}
+    say("feature build (full)…")
+    raw["build"] = work("build")
+    rows.append(row(f"feature build, all features, {args.customers:,} customers", raw["build"], TARGETS["build_full"]))
+    if raw["build"].get("first_run_rss_mb"):
+        rows[-1]["figure"] += f" (peak RSS of the first build alone: {raw['build']['first_run_rss_mb']:.0f} MB)"
+    say("feature build (core) vs hand-written SQL…")
+    raw["build_core"] = work("build_core")
+    rows.append(row("feature build, core features", raw["build_core"], TARGETS["build_core"], base_label="hand-written DuckDB SQL"))
+    pandas_shop = shops.get(args.pandas_at) or shops[min(sizes, key=lambda n: abs(n - args.pandas_at))]
+    pandas_n = next(n for n, p in shops.items() if p == pandas_shop)
+    raw["pandas"] = work("pandas", pandas_shop)
+    raw["build_core_small"] = work("build_core", pandas_shop)
+    r = row(f"core features at {pandas_n:,} (segtui vs pandas)", {**raw["build_core_small"], "baseline": raw["pandas"].get("times")},
+            base_label="pandas")
+    r["note"] = raw["pandas"].get("skipped") or raw["pandas"].get("error")
+    rows.append(r)
+    say("reopen with cache…")
+    raw["reopen"] = work("reopen")
+    rows.append(row("reopen with cache", raw["reopen"], TARGETS["reopen"], base_label="open source only (floor)"))
+    say("counts…")
+    raw["counts"] = work("counts")
+    rows.append(row(f"all built-in counts ({raw['counts'].get('segments', '?')} segments, one query)", raw["counts"],
+                    TARGETS["counts"], base_label="same filters as count_if"))
+    raw["adhoc"] = work("adhoc")
+    rows.append(row("ad-hoc 3-condition count (compile + count)", raw["adhoc"], TARGETS["adhoc"], base_label="raw SQL count"))
+    for n_rows in (100_000, 1_000_000):
+        for fmt in ("parquet", "csv"):
+            key = f"export_{fmt}_{n_rows}"
+            say(f"export {n_rows:,} rows to {fmt}…")
+            raw[key] = work("export", rows=n_rows, format=fmt)
+            target = TARGETS["export_parquet_all"] if (fmt == "parquet" and n_rows == 1_000_000) else None
+            got = raw[key].get("rows", n_rows)
+            rows.append(row(f"export {got:,} rows to {fmt}", raw[key], target, base_label="plain COPY"))
+    if not args.skip_tui:
+        for label, shop in (("demo shop", sample_data_dir()), (f"{args.customers:,} customers (cached)", big)):
+            say(f"explorer on the {label}…")
+            key = "tui_demo" if label == "demo shop" else "tui_big"
+            raw[key] = work("tui", shop)
+            demo = key == "tui_demo"
+            rows.append(row(f"explorer first frame, {label}", raw[key], TARGETS["tui_demo_frame"] if demo else None,
+                            base_label="minimal Textual app"))
+            rows.append(row(f"explorer counts visible, {label}", raw[key], TARGETS["tui_demo_counts"] if demo else None,
+                            key="counts", base_label="minimal Textual app"))
+    say("import time…")
+    raw["imports"] = work("imports", shops[min(sizes)])
+    for label in ("help", "count"):
+        part = {**raw["imports"].get(label, {}), "baseline": raw["imports"].get("baseline"), "rss_mb": None}
+        r = row(f"`segtui {label}` process (heavy modules: {', '.join(part.get('heavy', [])) or 'none'})", part,
+                base_label="python -c pass")
+        rows.append(r)
+
+    say("growth curve…")
+    curve = []
+    for n in sizes:
+        result = raw["build"] if n == args.customers else work("build", shops[n])
+        t = summary(result.get("times") or [])
+        curve.append({"customers": n, "min": t.get("min"), "rss_mb": result.get("rss_mb")})
+    peak = max((r["rss_mb"] or 0) for r in rows)
+
+    header = (f"segtui benchmark — {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} CPUs, "
+              f"Python {platform.python_version()}, DuckDB {__import__('duckdb').__version__}, runs={args.runs}, "
+              f"load average at start {os.getloadavg()[0]:.1f}")
+    print(header)
+    print()
+    print(render(rows))
+    print()
+    print(f"peak RSS over all figures: {peak:.0f} MB (target < {MEMORY_LIMIT_MB} MB: {'yes' if peak < MEMORY_LIMIT_MB else 'no'})")
+    print()
+    print("| customers | full build (min) | per 1,000 customers | growth vs previous size | peak RSS |")
+    print("|---|---|---|---|---|")
+    previous = None
+    for point in curve:
+        per_k = point["min"] / point["customers"] * 1000 if point["min"] else None
+        growth = ""
+        if previous and point["min"] and previous["min"]:
+            growth = (f"{point['min'] / previous['min']:.1f}× time for "
+                      f"{point['customers'] / previous['customers']:.0f}× customers")
+        print(f"| {point['customers']:,} | {fmt_s(point['min'])} | {fmt_s(per_k)} | {growth} | {point['rss_mb'] or 0:.0f} MB |")
+        previous = point
+    steps = raw["build"].get("steps") or {}
+    if steps:
+        print()
+        print("build steps at the largest size (min over runs): " +
+              ", ".join(f"{k} {fmt_s(v)}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])))
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "rows": rows, "curve": curve, "raw": raw}, default=str, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The feature cache never serves stale features: a changed source, as-of date or feature SQL
+gives another key; a damaged entry is rebuilt; the folder stays bounded and outside the shop."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import make_csv_folder, make_duckdb, tree_digest
+from segtui.core import cache
+from segtui.core import workspace as W
+from segtui.core.workspace import open_workspace
+from segtui.resources import queries_dir
+
+ORDERS = """
+SELECT * FROM (VALUES
+  (1, 10, TIMESTAMP '2026-01-05 10:00:00', 20.0, 'web'),
+  (2, 10, TIMESTAMP '2026-02-04 12:30:00', 30.0, 'app'),
+  (3, 11, TIMESTAMP '2026-03-01 09:00:00', 15.5, 'web')
+) AS t(order_id, customer_id, ordered_at, total, channel)
+"""
+EVENTS = """
+SELECT * FROM (VALUES
+  (12, TIMESTAMP '2026-03-02 10:00:00', 'page_view'),
+  (10, TIMESTAMP '2026-02-20 10:00:00', 'cart_add')
+) AS t(customer_id, occurred_at, type)
+"""
+
+
+@pytest.fixture
+def shop(tmp_path) -> Path:
+    (tmp_path / "shop").mkdir()
+    return make_duckdb(tmp_path / "shop" / "shop.duckdb", {"orders": ORDERS, "events": EVENTS})
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[date]:
+    """The as-of date of every real feature build (a cache hit builds nothing)."""
+    seen: list[date] = []
+    real = W.build_features
+
+    def counting(con, as_of, *args, **kwargs):
+        seen.append(as_of)
+        return real(con, as_of, *args, **kwargs)
+
+    monkeypatch.setattr(W, "build_features", counting)
+    return seen
+
+
+def table(ws) -> list[tuple]:
+    return ws.con.execute("SELECT * FROM customer_features ORDER BY customer_id").fetchall()
+
+
+def snapshot(source, **kwargs):
+    ws = open_workspace(source, **kwargs)
+    try:
+        return ws.features, table(ws), ws.count("orders >= 1")
+    finally:
+        ws.close()
+
+
+def test_a_second_open_reads_the_cache_and_gets_the_same_features(shop, builds):
+    first = snapshot(shop)
+    second = snapshot(shop)
+    assert len(builds) == 1
+    assert second == first                        # FeatureSet (available, unavailable), rows, counts
+    assert first[0].unavailable                   # a shop without customers: reasons survive the cache
+    [entry] = cache.entries()
+    assert entry.complete and entry.meta["as_of"] == first[0].as_of.isoformat()
+
+
+def test_a_changed_source_is_never_served_stale(shop, builds):
+    _, before, n_before = snapshot(shop)
+    con = duckdb.connect(str(shop))
+    con.execute("INSERT INTO orders VALUES (4, 12, TIMESTAMP '2026-03-01 12:00:00', 99.0, 'web')")
+    con.close()
+    _, after, n_after = snapshot(shop)
+    assert len(builds) == 2
+    assert (n_before, n_after) == (2, 3)
+    assert before != after
+
+
+def test_a_changed_schema_is_never_served_stale(tmp_path, builds):
+    folder = make_csv_folder(tmp_path / "csv", {
+        "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-05 10:00:00,20\n2,11,2026-02-01 10:00:00,5\n",
+    })
+    first, _, _ = snapshot(folder)
+    stat = (folder / "orders.csv").stat()
+    (folder / "orders.csv").write_text(
+        "order_id,customer_id,ordered_at,total,discount\n1,10,2026-01-05 10:00:00,20,1\n2,11,2026-02-01 10:00:00,5,0\n"
+    )
+    os.utime(folder / "orders.csv", ns=(stat.st_atime_ns, stat.st_mtime_ns))   # same mtime on purpose
+    second, _, _ = snapshot(folder)
+    assert len(builds) == 2
+    assert "discount_share" in first.unavailable and "discount_share" not in second.unavailable
+
+
+def test_another_as_of_date_is_another_entry(shop, builds):
+    early = snapshot(shop, as_of=date(2026, 2, 10))
+    late = snapshot(shop, as_of=date(2026, 3, 2))
+    again = snapshot(shop, as_of=date(2026, 2, 10))
+    assert builds == [date(2026, 2, 10), date(2026, 3, 2)]
+    assert early == again and early[2] == 1 and late[2] == 2
+    assert len(cache.entries()) == 2
+
+
+def test_changed_feature_sql_is_never_served_stale(shop, builds, monkeypatch):
+    snapshot(shop)
+    monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
+    snapshot(shop)
+    assert len(builds) == 2
+    real = cache.definitions_hash()
+    monkeypatch.setattr(cache, "definitions_hash", lambda: real + "-edited core.sql")
+    snapshot(shop)
+    assert len(builds) == 3
+
+
+def test_the_key_covers_every_feature_file(tmp_path, monkeypatch):
+    queries = tmp_path / "queries"
+    (queries / "features").mkdir(parents=True)
+    for file in (queries_dir() / "features").glob("*.sql"):
+        (queries / "features" / file.name).write_text(file.read_text())
+    monkeypatch.setattr(cache, "queries_dir", lambda: queries)
+    before = cache.definitions_hash()
+    core = queries / "features" / "core.sql"
+    core.write_text(core.read_text() + "\n-- a comment is a change too\n")
+    assert cache.definitions_hash() != before
+
+
+def test_no_cache_neither_reads_nor_writes(shop, builds):
+    snapshot(shop, use_cache=False)
+    assert cache.entries() == []
+    snapshot(shop)
+    snapshot(shop, use_cache=False)
+    assert len(builds) == 3 and len(cache.entries()) == 1
+
+
+def test_the_environment_switch_is_no_cache(shop, builds, monkeypatch):
+    monkeypatch.setenv("SEGTUI_NO_CACHE", "1")
+    snapshot(shop)
+    assert cache.entries() == []
+
+
+def test_a_damaged_entry_is_rebuilt(shop, builds):
+    good = snapshot(shop)
+    [entry] = cache.entries()
+    stored = next(p for p in entry.files if p.suffix == cache.SUFFIX)
+    stored.write_bytes(b"not a database at all")
+    assert snapshot(shop) == good
+    assert len(builds) == 2
+    assert snapshot(shop) == good and len(builds) == 2      # the rebuild was stored again
+
+
+def test_an_unwritable_cache_is_not_an_error(shop, builds, monkeypatch, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("SEGTUI_CACHE_DIR", str(blocker))
+    assert snapshot(shop)[2] == 2
+
+
+def test_the_cache_stays_out_of_the_shop_and_bounded(tmp_path, builds, monkeypatch):
+    folder = make_csv_folder(tmp_path / "csv", {
+        "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-05 10:00:00,20\n2,11,2026-02-01 10:00:00,5\n",
+    })
+    digest = tree_digest(folder)
+    snapshot(folder, as_of=date(2026, 1, 31))
+    one = cache.entries()[0].size
+    monkeypatch.setenv("SEGTUI_CACHE_MAX_BYTES", str(int(one * 2.5)))
+    for day in (2, 3, 4, 5):
+        snapshot(folder, as_of=date(2026, 2, day))
+    kept = cache.entries()
+    assert len(kept) == 2                                    # the newest two fit the bound
+    assert {e.meta["as_of"] for e in kept} == {"2026-02-05", "2026-02-04"}
+    assert tree_digest(folder) == digest                     # nothing written beside the shop
+    assert not list(cache.features_cache_dir().glob(".*.tmp"))
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process (a subprocess per call would cost seconds)."""
+    from segtui.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err
+
+
+def test_cli_no_cache_and_cache_clear(shop, capsys):
+    assert cli(capsys, "count", str(shop), "--where", "orders >= 1", "--no-cache")[:2] == (0, "2\n")
+    assert cache.entries() == []
+    assert cli(capsys, "count", str(shop), "--where", "orders >= 1")[:2] == (0, "2\n")
+    assert len(cache.entries()) == 1
+    code, out, _ = cli(capsys, "cache", "info", "--json")
+    assert code == 0 and '"entries": 1' in out
+    code, _, err = cli(capsys, "cache", "clear")
+    assert code == 0 and "removed 1" in err
+    assert cache.entries() == []
