@@ -91,7 +91,7 @@ def export_members(
     except OSError as exc:
         raise ExportError(f"could not write {path}: {exc.strerror or exc}") from None
     finally:
-        if tmp.exists():
+        if tmp.is_file():
             tmp.unlink()
     return rows
 

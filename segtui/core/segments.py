@@ -328,7 +328,10 @@ class SegmentCounts(dict[str, int]):
 def count_segments(
     con: duckdb.DuckDBPyConnection, compiled: Iterable[CompiledSegment], table: str = "customer_features"
 ) -> SegmentCounts:
-    """Count every usable segment in one scan: ``count(*) FILTER (WHERE ...)`` per segment.
+    """Count every usable segment in one scan: ``count_if(...)`` per segment.
+
+    count_if (also in Spark and Trino) ran the 44 built-ins over 1M customers in a third of the
+    time of the equivalent ``count(*) FILTER (WHERE ...)`` on DuckDB 2.0 (benchmarks/README.md).
 
     If that query fails (a value overflows in one segment's arithmetic, say), each segment is
     counted alone so that one bad segment costs only its own count: it lands in ``errors``.
@@ -336,7 +339,7 @@ def count_segments(
     """
     usable = [segment for segment in compiled if segment.usable]
     columns = ["count(*) AS total"] + [
-        f"count(*) FILTER (WHERE {segment.sql}) AS c{index}" for index, segment in enumerate(usable)
+        f"count_if({segment.sql}) AS c{index}" for index, segment in enumerate(usable)
     ]
     try:
         row = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchone()
