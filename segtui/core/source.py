@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from segtui.errors import MappingError, SourceError
+from segtui.locations import cache_dir
 
 ID = "ID"  # placeholder type: BIGINT when every source column of the kind is an integer
 
@@ -125,7 +126,10 @@ def open_source(
     mapping_path = _find_mapping(path, mapping)
     spec = _read_mapping(mapping_path) if mapping_path else {}
     snapshot_dir = _snapshot(path) if snapshot and path.is_file() else None
-    con = duckdb.connect(":memory:", config={"threads": threads} if threads else {})
+    config: dict[str, object] = {"temp_directory": spill_directory()}
+    if threads:
+        config["threads"] = threads
+    con = duckdb.connect(":memory:", config=config)
     try:
         raw = _attach_raw(con, snapshot_dir / path.name if snapshot_dir else path)
         if any("read_csv(" in relation for relation, _ in raw.values()):
@@ -140,6 +144,23 @@ def open_source(
             shutil.rmtree(snapshot_dir, ignore_errors=True)
         raise
     return Shop(path, con, tables, unusable, mapping_path, id_types, snapshot_dir)
+
+
+def spill_directory() -> str:
+    """Where DuckDB may spill a large sort or join to disk: the user cache folder.
+
+    DuckDB's default for an in-memory database is ``.tmp`` in the *current* folder, which is the
+    shop's own folder whenever the user runs ``segtui open .`` there: a big query would create
+    files beside the user's data (and leave them after a crash). The folder is made here, so
+    DuckDB never owns it and only removes its own files from it (it deletes a folder it created
+    itself, with whatever another segtui put there). /tmp when the cache folder is not writable.
+    """
+    folder = cache_dir() / "duckdb-tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return tempfile.gettempdir()
+    return str(folder)
 
 
 def _snapshot(path: Path) -> Path:

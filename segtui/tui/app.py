@@ -196,6 +196,7 @@ class SegtuiApp(App):
         self._apply_pending: str | None = None
         self._stamp: float | None = None
         self._notified_stamp: float | None = None
+        self._unexpected: dict[str, str] = {}  # channel -> the unexpected error it last reported
 
     # ------------------------------------------------------------------ layout
 
@@ -356,7 +357,8 @@ class SegtuiApp(App):
             except Exception as error:  # noqa: BLE001 - a bug, unless it is a stale result's
                 if not self._quitting and (not track or self._latest.get(channel) == request) and ws is self.ws:
                     path = log_exception(f"{channel} worker")
-                    self.post_message(WorkDone(channel, request, error=f"unexpected error ({type(error).__name__}); details in {path}"))
+                    self.post_message(WorkDone(channel, request, error=f"unexpected error ({type(error).__name__}); "
+                                               f"details in {path}", unexpected=True))  # fmt: skip
             else:
                 self.post_message(WorkDone(channel, request, result))
             finally:
@@ -375,8 +377,23 @@ class SegtuiApp(App):
         self.call_later(self._close_retired)
         if message.channel in ("profile", "preview", "live") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
+        self._tell_unexpected(message)
         handler = getattr(self, f"_done_{message.channel}")
         handler(message)
+
+    def _tell_unexpected(self, message: WorkDone) -> None:
+        """A bug in a profile, preview or live-count worker is drawn inline, where a pane may be
+        small or hidden: say it once as a notification too (with the log's path). The same fault
+        repeated (every move in the list) is not said again until that channel works again.
+        Export and save say their errors themselves."""
+        if message.channel not in ("profile", "preview", "live"):
+            return
+        if not message.unexpected:
+            self._unexpected.pop(message.channel, None)
+            return
+        if message.error not in self._unexpected.values():
+            self.say(message.error, "error")
+        self._unexpected[message.channel] = message.error
 
     # ------------------------------------------------------------------ selection: detail + preview
 

@@ -37,12 +37,14 @@ class WorkspaceLoaded(Message):
 class WorkDone(Message):
     """A query finished on ``channel`` ("counts", "profile", "preview", "live", "export", "save")."""
 
-    def __init__(self, channel: str, request: int, result: Any = None, error: str | None = None) -> None:
+    def __init__(self, channel: str, request: int, result: Any = None, error: str | None = None,
+                 unexpected: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.channel = channel
         self.request = request
         self.result = result
         self.error = error
+        self.unexpected = unexpected  # a bug, not a user or data error: the traceback is in the log
 
 
 @dataclass(frozen=True)
