@@ -276,7 +276,7 @@ def export(
 @app.command("open")
 def open_(
     source: SourceArg, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, mapping: MappingOpt = None,
-    no_cache: NoCacheOpt = False,
+    no_cache: NoCacheOpt = False, snapshot: SnapshotOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
     from segtui.core.source import open_source
@@ -284,8 +284,8 @@ def open_(
     if no_cache:  # the explorer opens its workspace itself; the environment carries the choice
         os.environ["SEGTUI_NO_CACHE"] = "1"
 
-    open_source(source, mapping).close()  # fail here, in one line, before the screen is taken
-    _run_explorer(source, _parse_date(as_of), mapping, segments_dir)
+    open_source(source, mapping, snapshot=snapshot).close()  # fail here, in one line, before the screen is taken
+    _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot)
 
 
 @app.command()
@@ -347,10 +347,12 @@ def cache_clear() -> None:
     err.print(f"removed {n} cache entries ({size / 1e6:,.1f} MB) from {cache.features_cache_dir()}", markup=False)
 
 
-def _run_explorer(source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path]) -> None:
+def _run_explorer(
+    source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path], snapshot: bool = False,
+) -> None:
     from segtui.tui.app import run_app
 
-    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir)
+    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
 
 
 def _describe_generated(result) -> str:

@@ -484,3 +484,26 @@ async def test_export_and_save_worker_errors(db_shop, tmp_path, monkeypatch):
         monkeypatch.undo()
         await still_usable(app, pilot)
     assert app._exception is None
+
+
+async def test_locked_shop_opens_as_a_snapshot(db_shop):
+    """`segtui open --snapshot`: a shop held open for writing by another program still loads."""
+    import sys
+
+    shop = db_shop
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(shop)!r}); print('ok', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        from segtui.tui.app import SegtuiApp
+        from tui_fixtures import AS_OF
+
+        app = SegtuiApp(shop, as_of=AS_OF, snapshot=True)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_ready(pilot)
+            assert app.ws is not None and app.ws.total() == 300
+    finally:
+        holder.kill()
+        holder.wait()

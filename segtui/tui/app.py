@@ -170,11 +170,13 @@ class SegtuiApp(App):
         as_of: date | None = None,
         mapping: Path | None = None,
         segments_dir: Path | None = None,
+        snapshot: bool = False,
     ) -> None:
         super().__init__()
         self.source = Path(source)
         self.mapping = mapping
         self.segments_dir = segments_dir
+        self.snapshot = snapshot  # read a private copy of a DuckDB file another program is writing
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -248,7 +250,7 @@ class SegtuiApp(App):
 
         stamp = source_stamp(self.source)
         try:
-            ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress)
+            ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress, snapshot=self.snapshot)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -773,9 +775,9 @@ def _quote(name: str) -> str:
 
 
 def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
-            segments_dir: Path | None = None) -> None:  # fmt: skip
+            segments_dir: Path | None = None, snapshot: bool = False) -> None:  # fmt: skip
     """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
-    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir)
+    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
     app.run()
     if app.ws is not None:
         try:
