@@ -504,6 +504,7 @@ async def test_locked_shop_opens_as_a_snapshot(db_shop):
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_ready(pilot)
             assert app.ws is not None and app.ws.total() == 300
+        app.ws.close()  # run_app does this for the real app; it removes the snapshot copy
     finally:
         holder.kill()
         holder.wait()
