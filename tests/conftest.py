@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -80,3 +81,37 @@ def assert_one_line_error(result, code: int = 1, contains: str | None = None) ->
     if contains:
         assert contains in lines[0], lines[0]
     return lines[0]
+
+
+def csv_copy(db: Path, folder: Path) -> Path:
+    """Write every table of a DuckDB shop as NAME.csv (with header, rows in a fixed order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+            target = str(folder / f"{table}.csv").replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{target}' (FORMAT csv, HEADER)")
+    finally:
+        con.close()
+    return folder
+
+
+def features_table(columns: dict[str, str], rows: list[tuple]) -> duckdb.DuckDBPyConnection:
+    """An in-memory customer_features table with these columns ({name: type}) and rows."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE customer_features ({', '.join(f'{chr(34)}{n}{chr(34)} {t}' for n, t in columns.items())})")
+    con.executemany(f"INSERT INTO customer_features VALUES ({', '.join('?' * len(columns))})", rows)
+    return con
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str):
+    """Mount a tiny tmpfs on folder for a real 'disk full'; skip the test where that needs root."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)

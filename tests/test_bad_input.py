@@ -15,7 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import TINY_ORDERS, assert_one_line_error, make_csv_folder, make_duckdb, run_cli, tree_digest
+from conftest import (
+    TINY_ORDERS, assert_one_line_error, make_csv_folder, make_duckdb, run_cli, small_tmpfs, tree_digest,
+)
 
 
 @pytest.fixture(scope="module")
@@ -284,17 +286,10 @@ def test_export_path_is_a_folder(shop, tmp_path):
 
 
 def test_export_disk_full(shop, tmp_path):
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(small)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with small_tmpfs(tmp_path / "small", "32k") as small:
         result = run_cli("export", str(shop), "--where", "orders >= 0", "--out", str(small / "all.csv"))
         assert_one_line_error(result, 1, "could not write")
         assert only_files(small) == []
-    finally:
-        subprocess.run(["umount", str(small)], capture_output=True)
 
 
 def test_export_failure_inside_duckdb_leaves_nothing(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
+from conftest import features_table
 import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,11 +40,7 @@ ROWS = [
 
 
 def make_features() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS.items())
-    con.execute(f"CREATE TABLE customer_features ({columns})")
-    con.executemany(f"INSERT INTO customer_features VALUES ({', '.join('?' * len(COLUMNS))})", ROWS)
-    return con
+    return features_table(COLUMNS, ROWS)
 
 
 @pytest.fixture(scope="module")

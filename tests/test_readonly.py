@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from tui_fixtures import AS_OF, make_app, settle, wait_for, wait_ready
 
-from conftest import run_cli, tree_digest
+from conftest import csv_copy, run_cli, tree_digest
 
 KINDS = ("duckdb", "csv", "parquet")
 
@@ -54,16 +54,8 @@ def shop_templates(tmp_path_factory) -> dict[str, Path]:
     (db_folder / "segtui.toml").write_text(MAPPING, encoding="utf-8")
     assert not (db_folder / "shop.duckdb.wal").exists()
 
-    parquet = export_parquet_folder(generated, root / "parquet")
-    csv_folder = root / "csv"
-    csv_folder.mkdir()
-    con = duckdb.connect(str(generated), read_only=True)
-    try:
-        for table in parquet:
-            target = str(csv_folder / f"{table}.csv").replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{target}' (FORMAT csv, HEADER)")
-    finally:
-        con.close()
+    export_parquet_folder(generated, root / "parquet")
+    csv_folder = csv_copy(generated, root / "csv")
     return {"duckdb": db_folder, "csv": csv_folder, "parquet": root / "parquet"}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import features_table
 
 from segtui.core.segments import (
     SegmentCatalog,
@@ -41,11 +42,7 @@ ROWS = [
 
 
 def make_features() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    columns = ", ".join(f'"{name}" {kind}' for name, kind in COLUMNS.items())
-    con.execute(f"CREATE TABLE customer_features ({columns})")
-    con.executemany(f"INSERT INTO customer_features VALUES ({', '.join('?' * len(COLUMNS))})", ROWS)
-    return con
+    return features_table(COLUMNS, ROWS)
 
 
 def write(folder: Path, name: str, text: str) -> Path:

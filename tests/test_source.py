@@ -171,7 +171,6 @@ def test_bad_values_become_null_not_errors(tmp_path):
 def test_locked_database_is_explained(tmp_path):
     import subprocess
     import sys
-    import time
 
     db = make_duckdb(tmp_path / "s.duckdb", {"orders": TINY_ORDERS})
     holder = subprocess.Popen(

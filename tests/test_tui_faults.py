@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import duckdb
 import pytest
 from rich.console import Console
+from conftest import csv_copy, small_tmpfs
 from tui_fixtures import make_app, settle, wait_for, wait_ready
 
 from segtui.locations import log_file
@@ -38,16 +38,7 @@ def templates(tmp_path_factory) -> dict[str, Path]:
     generate(db, customers=300, seed=5)
     other = root / "other.duckdb"
     generate(other, customers=120, seed=9)
-    folder = root / "csv"
-    folder.mkdir()
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        for table in tables:
-            target = str(folder / f"{table}.csv").replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{target}' (FORMAT csv, HEADER)")
-    finally:
-        con.close()
+    folder = csv_copy(db, root / "csv")
     return {"duckdb": db, "other": other, "csv": folder}
 
 
@@ -333,12 +324,7 @@ async def test_export_failing_in_the_worker(db_shop, tmp_path, monkeypatch):
 
 async def test_export_disk_full(db_shop, tmp_path):
     """COPY itself fails (no space left): one error line, no partial or temp file left."""
-    small = tmp_path / "small"
-    small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with small_tmpfs(tmp_path / "small", "16k") as small:
         app = watched(db_shop)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_ready(pilot)
@@ -353,8 +339,6 @@ async def test_export_disk_full(db_shop, tmp_path):
             assert list(small.iterdir()) == []
             await still_usable(app, pilot)
         assert app._exception is None
-    finally:
-        subprocess.run(["umount", str(small)], capture_output=True)
 
 
 # --- a worker that raises ---------------------------------------------------------------------
