@@ -8,6 +8,12 @@
 -- the last_*_at columns, the CASE tests them in alphabetical order), then one ARG_MAX per
 -- customer over (acted_at, rank) picks among the sources; rank orders the tie-breaks: 'order'
 -- highest, then the alphabetically first.
+-- Abandoned cart (the carts fields, here because they read the same rows): the customer's
+-- latest cart_add or checkout_start event happened at least 24 hours before the end of the
+-- as-of day, and no order was placed at or after it (up to the as-of day).
+-- days_since_cart_activity: whole days between that event's date and the as-of date. Everyone
+-- with cart activity has a last action (a cart event is one), so this table holds them all;
+-- has_abandoned_cart is NULL without cart activity and the final join makes that FALSE.
 -- needs: orders, events
 CREATE OR REPLACE TEMP TABLE feature_last_action AS
 WITH event_latest AS (
@@ -61,6 +67,21 @@ latest AS (
 SELECT
     l.customer_id,
     l.action AS last_action,
-    date_diff('day', CAST(l.acted_at AS DATE), a.as_of) AS days_since_last_action
+    date_diff('day', CAST(l.acted_at AS DATE), a.as_of) AS days_since_last_action,
+    (e.last_cart_at <= a.as_of_end - INTERVAL 24 HOUR
+        AND (c.last_order_at IS NULL OR c.last_order_at < e.last_cart_at)) AS has_abandoned_cart,
+    date_diff('day', CAST(e.last_cart_at AS DATE), a.as_of) AS days_since_cart_activity
 FROM latest AS l
-CROSS JOIN feature_asof AS a;
+CROSS JOIN feature_asof AS a
+LEFT JOIN (
+    SELECT
+        customer_id,
+        CASE
+            WHEN last_checkout_start_at IS NULL THEN last_cart_add_at
+            WHEN last_cart_add_at IS NULL THEN last_checkout_start_at
+            ELSE GREATEST(last_cart_add_at, last_checkout_start_at)
+        END AS last_cart_at
+    FROM feature_events
+    WHERE last_cart_add_at IS NOT NULL OR last_checkout_start_at IS NOT NULL
+) AS e ON e.customer_id = l.customer_id
+LEFT JOIN feature_core AS c ON c.customer_id = e.customer_id;

@@ -43,9 +43,12 @@ Progress = Callable[[str, float], None]
 FEATURE_TABLE = "customer_features"
 
 # DuckDB's own default is 80% of RAM; bounded, its hash tables spill instead of growing, which
-# keeps a million-customer build near 2 GB of resident memory for ~8% more time (measured in
-# benchmarks/README.md). Spilled files go to the user cache folder, never the working directory.
-BUILD_MEMORY_LIMIT = "2GB"
+# keeps a million-customer build's resident memory in check (3.6 GB unbounded). Measured at 1M
+# on 2026-11-24: 2GB -> 2.2 GB peak but ~12% slower (pricier, devices and the final join spill);
+# 3GB -> 2.95 GB peak, 19.6-20.5 s, but three builds in one process (the explorer changing its
+# as-of date) reached 3.8 GB; 2.5GB -> 2.65 GB peak, 20.8 s: the chosen middle. Spilled files go
+# to the user cache folder, never the working directory.
+BUILD_MEMORY_LIMIT = "2.5GB"
 
 
 @dataclass(frozen=True)
@@ -165,11 +168,11 @@ FIELDS: tuple[Field, ...] = (
        "action", ("events",), family="last_action"),
     _f("days_since_last_action", "BIGINT", "Whole days between the date of last_action and the as-of date.",
        "days", ("events",), family="last_action"),
-    # carts.sql
+    # last_action.sql too (the abandoned cart reads the same rows; one table less to join)
     _f("has_abandoned_cart", "BOOLEAN", "True when the latest cart_add or checkout_start event is at least 24 hours before the end of the as-of day and no order followed it.",
-       "flag", ("events",), family="carts", fill="FALSE"),
+       "flag", ("events",), family="last_action", fill="FALSE"),
     _f("days_since_cart_activity", "BIGINT", "Whole days between the latest cart_add or checkout_start event's date and the as-of date.",
-       "days", ("events",), family="carts"),
+       "days", ("events",), family="last_action"),
     # pricier.sql
     _f("viewed_pricier_before_buying", "BOOLEAN", "True when, in the 7 days before an order, the customer viewed another product of the same category with a higher list price than the unit price paid for a product in that order.",
        "flag", ("events", "order_items", "products"),
@@ -243,7 +246,6 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "categories": ("categories.sql",),
     "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
     "last_action": ("last_action.sql",),
-    "carts": ("carts.sql",),
     "pricier": ("pricier.sql",),
     "devices": ("devices.sql",),
     "complaints": ("complaints.sql",),
