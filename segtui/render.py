@@ -10,6 +10,14 @@ from rich.text import Text
 from segtui.core.check import CheckReport
 
 
+def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
+    """A left-titled, edgeless table; the columns named in ``right`` are right-aligned."""
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left")
+    return table
+
+
 def render_check(report: CheckReport) -> Group:
     """The `segtui check` report: tables, coverage, feature families and data problems."""
     head = Text()
@@ -21,11 +29,7 @@ def render_check(report: CheckReport) -> Group:
         + (f"; events {report.events_from} .. {report.events_to}" if report.events_from else "")
     )
 
-    tables = Table(title="Tables", title_justify="left", show_edge=False)
-    tables.add_column("table")
-    tables.add_column("from")
-    tables.add_column("rows", justify="right")
-    tables.add_column("columns")
+    tables = _table("Tables", "table", "from", "rows", "columns", right=("rows",))
     for t in report.tables:
         columns = ", ".join(t.columns)
         status = Text(columns) if t.usable else Text(f"unusable: {t.problem}", style="red")
@@ -44,11 +48,7 @@ def render_check(report: CheckReport) -> Group:
 
     parts = [head, summary, Text(""), tables, Text(""), features, Text("")]
     if report.problems:
-        problems = Table(title="Data problems", title_justify="left", show_edge=False)
-        problems.add_column("table")
-        problems.add_column("problem")
-        problems.add_column("rows", justify="right")
-        problems.add_column("example")
+        problems = _table("Data problems", "table", "problem", "rows", "example", right=("rows",))
         for p in report.problems:
             problems.add_row(p.table, p.problem, f"{p.count:,}", escape(p.example or ""))
         parts += [problems, Text("")]
@@ -89,17 +89,11 @@ def render_fields(rows: list[dict], as_of) -> Table:
 
 def render_segments(rows: list[dict], total: int, as_of, source: str) -> Table:
     """`segtui segments`: grouped, counts right-aligned with thousands separators."""
-    table = Table(
-        title=f"{source} · as of {as_of} · {total:,} customers", title_justify="left", show_edge=False,
-    )
-    table.add_column("group")
-    table.add_column("segment")
-    table.add_column("customers", justify="right")
-    table.add_column("%", justify="right")
-    table.add_column("note")
+    table = _table(f"{escape(source)} · as of {as_of} · {total:,} customers", "group", "segment", "customers", "%", "note",
+                   right=("customers", "%"))
     previous = None
     for r in rows:
-        group = r["group"] if r["group"] != previous else ""
+        group = Text(r["group"]) if r["group"] != previous else ""
         previous = r["group"]
         if r["available"]:
             note = "overrides built-in" if r["overrides_builtin"] else ("" if r["builtin"] else "yours")

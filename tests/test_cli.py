@@ -211,3 +211,12 @@ def test_generate_refuses_existing_file_and_bad_size(tmp_path):
     assert_one_line_error(run_cli("generate", str(out), "--customers", "50"), 1, "exists")
     assert out.read_text() == "mine"
     assert_one_line_error(run_cli("generate", str(tmp_path / "x.duckdb"), "--customers", "0"), 2)
+
+
+def test_segments_text_prints_user_strings_literally(shop, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "m.sql").write_text("-- name: [bold]VIP[/bold]\n-- group: [red]Mine\norders >= 1\n")
+    result = run_cli("segments", str(shop), "--segments", str(folder), "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert "[bold]VIP[/bold]" in result.stdout and "[red]Mine" in result.stdout
