@@ -5,7 +5,7 @@ pictures only change when the UI does. Update with ``pytest --snapshot-update`` 
 from __future__ import annotations
 
 import pytest
-from tui_fixtures import make_app, settle, tui_shop, wait_ready  # noqa: F401
+from tui_fixtures import make_app, settle, tui_shop, wait_for, wait_ready  # noqa: F401
 
 
 @pytest.fixture
@@ -28,9 +28,11 @@ def test_filter_bar_with_error_no_color_80x24(snap_compare, tui_shop):
     async def run_before(pilot):
         await wait_ready(pilot)
         await pilot.press("slash", *"orders >= 3")
-        await settle(pilot)
-        pilot.app.query_one("FilterBar").input.insert_text_at_cursor(" AND ordrs")
-        await settle(pilot)
+        bar = pilot.app.query_one("FilterBar")
+        # under load the debounced count can land late: wait for it, then for the error line
+        await wait_for(pilot, lambda: bar.last_good is not None and bar.last_good.expr == "orders >= 3")
+        bar.input.insert_text_at_cursor(" AND ordrs")
+        await wait_for(pilot, lambda: "ordrs" in str(bar.query_one("#filter-status").render()))
 
     assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=run_before)
 
