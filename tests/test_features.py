@@ -73,6 +73,15 @@ class Shop:
         return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
 
 
+@pytest.fixture(params=["value counts", "grouping"])
+def mode_path(request, monkeypatch):
+    """Run a "most frequent value" test both ways: from the per-value counts of the one pass
+    over the orders/events (few values) and from the family's grouping file (many values)."""
+    if request.param == "grouping":
+        monkeypatch.setattr(F, "VALUE_COUNT_MAX", 0)
+    return request.param
+
+
 def order(oid, cid, at, total=10.0, **more):
     return {"order_id": oid, "customer_id": cid, "ordered_at": at, "total": total, **more}
 
@@ -259,7 +268,7 @@ def test_usage_level_by_hand():
         1: "light", 2: "light", 3: "light", 4: "medium", 5: "heavy", 6: "none", 7: "none"}
 
 
-RFM_GRID = {  # (r, f) -> segment, the standard grid documented in rfm.sql
+RFM_GRID = {  # (r, f) -> segment, the standard grid documented in core.sql
     **{(r, f): "Hibernating" for r in (1, 2) for f in (1, 2)},
     **{(r, f): "At risk" for r in (1, 2) for f in (3, 4)},
     **{(r, 5): "Can't lose them" for r in (1, 2)},
@@ -273,8 +282,8 @@ RFM_GRID = {  # (r, f) -> segment, the standard grid documented in rfm.sql
 
 
 def test_rfm_grid_covers_every_cell_exactly_once():
-    """The CASE in rfm.sql, evaluated on all 25 (r, f) cells, is the documented grid."""
-    tree = sqlglot.parse_one(read_query("features/rfm.sql"), read="duckdb")
+    """The CASE in core.sql, evaluated on all 25 (r, f) cells, is the documented grid."""
+    tree = sqlglot.parse_one(read_query("features/core.sql"), read="duckdb")
     case = next(a.this for a in tree.find_all(exp.Alias) if a.alias == "rfm_segment")
     cells = ", ".join(f"({r}, {f})" for r in range(1, 6) for f in range(1, 6))
     got = duckdb.connect().execute(
@@ -328,17 +337,48 @@ def test_timing_features_by_hand():
     assert (c2["weekend_share"], c2["holiday_share"]) == (0.0, 0.0)
 
 
-def test_main_payment_method_and_channel():
+def test_heavy_buyers_hours_and_weekdays_are_exact():
+    """The hourly and weekday counts travel packed 10 bits each below 1024 order rows; a buyer
+    with more is counted apart. Packed, 1030 orders at 03:00 would read as 6 and carry one into
+    04:00, which has 1000: the packed pick would say 4."""
+    shop = Shop(orders=[order(1, 1, "2024-03-05 03:00"), order(2, 2, "2024-03-08 04:00")])
+    # customer 1: 1030 orders at 03:xx on Tuesdays, 1000 at 04:xx on Fridays
+    shop.con.execute("""
+        INSERT INTO orders (order_id, customer_id, ordered_at, total)
+        SELECT 100 + i, 1, TIMESTAMP '2024-03-05 03:00' - INTERVAL (7 * (i % 50)) DAY, 1.0
+        FROM range(1029) AS t(i)
+        UNION ALL
+        SELECT 5000 + i, 1, TIMESTAMP '2024-03-08 04:00' - INTERVAL (7 * (i % 50)) DAY, 1.0
+        FROM range(1000) AS t(i)""")
+    rows = shop.features()
+    assert rows[1]["orders"] == 2030
+    assert (rows[1]["preferred_hour"], rows[1]["preferred_weekday"]) == (3, 2)
+    assert (rows[2]["preferred_hour"], rows[2]["preferred_weekday"]) == (4, 5)
+
+
+def test_many_values_fall_back_to_grouping():
+    """A column with more values than VALUE_COUNT_MAX is picked by the grouping file, a quote
+    in a value is just text, and both give the same picks."""
+    methods = [f"method {i:02d}" for i in range(F.VALUE_COUNT_MAX + 5)] + ["o'brien"]
+    orders = [order(i, 1 + i % 3, f"2024-03-{1 + i % 28:02d} 10:00", payment_method=m, channel=m[:3])
+              for i, m in enumerate(methods)]
+    orders += [order(900, 3, "2024-03-30 10:00", payment_method="o'brien")]
+    rows = Shop(orders=orders).features()
+    picks = {c: (r["main_payment_method"], r["main_channel"]) for c, r in rows.items()}
+    assert picks == {1: ("method 00", "met"), 2: ("method 01", "met"), 3: ("o'brien", "met")}
+
+
+def test_main_payment_method_and_channel(mode_path):
     shop = Shop(orders=[
-        order(1, 1, "2024-03-01 10:00", payment_method="paypal", channel="web"),
+        order(1, 1, "2024-03-01 10:00", payment_method="pay'pal", channel="web"),
         order(2, 1, "2024-03-02 10:00", payment_method="card", channel="app"),
-        order(3, 1, "2024-03-03 10:00", payment_method="paypal", channel=None),
+        order(3, 1, "2024-03-03 10:00", payment_method="pay'pal", channel=None),
         order(4, 1, "2024-03-04 10:00", payment_method="card", channel=None),
-        order(5, 1, "2024-04-05 10:00", payment_method="paypal", channel="web"),   # after as-of
+        order(5, 1, "2024-04-05 10:00", payment_method="pay'pal", channel="web"),   # after as-of
         order(6, 2, "2024-03-04 10:00", payment_method=None, channel=None),
     ])
     rows = shop.features()
-    # card 2, paypal 2 -> tie -> card; channel: NULL twice is ignored, app 1, web 1 -> app
+    # card 2, pay'pal 2 -> tie -> card (a quote in a value is just text); channel: NULL twice is ignored, app 1, web 1 -> app
     assert (rows[1]["main_payment_method"], rows[1]["main_channel"]) == ("card", "app")
     assert (rows[2]["main_payment_method"], rows[2]["main_channel"]) == (None, None)
 
@@ -465,6 +505,9 @@ def test_last_action_and_its_ties():
             event(4, "2024-03-28 09:00", "page_view"),
             event(6, "2024-04-02 09:00", "page_view"),      # after as-of
             event(6, "2024-03-02 09:00", "email_click"),
+            event(7, "1969-12-31 23:59:59", "checkout_start"),   # before 1970: a negative epoch
+            event(7, "1969-12-31 23:59:59", "email_open"),
+            event(7, "1969-12-30 10:00", "search"),
         ],
         reviews=[
             {"customer_id": 3, "created_at": "2024-03-29 09:00", "rating": 4.0, "kind": "review"},
@@ -480,7 +523,9 @@ def test_last_action_and_its_ties():
         4: ("complaint", 1),       # a review of kind complaint
         5: ("order", 6),
         6: ("email_click", 29),    # the page view after as-of is ignored
+        7: ("checkout_start", 19814),   # 1969-12-31 -> 2024-03-31, tie: checkout before email
     }
+    assert rows[7]["has_abandoned_cart"] is True and rows[7]["days_since_cart_activity"] == 19814
 
 
 def test_abandoned_cart_by_hand():
@@ -540,7 +585,7 @@ def test_viewed_pricier_before_buying():
         1: True, 2: False, 3: False, 4: True, 5: False, 6: False}
 
 
-def test_main_device_and_os():
+def test_main_device_and_os(mode_path):
     shop = Shop(
         orders=[
             order(1, 1, "2024-03-01 10:00", device="mobile"), order(2, 1, "2024-03-02 10:00", device="mobile"),
@@ -563,7 +608,7 @@ def test_main_device_and_os():
         1: ("desktop", "android"), 2: ("desktop", None), 3: (None, None)}
 
 
-def test_main_device_from_orders_alone():
+def test_main_device_from_orders_alone(mode_path):
     rows = Shop(orders=[order(1, 1, "2024-03-01 10:00", device="tablet")]).features()
     assert rows[1]["main_device"] == "tablet"
     assert "main_os" not in rows[1]

@@ -4,10 +4,10 @@
 -- alphabetically first. Events of other types are not actions here.
 -- days_since_last_action: whole days between that action's date and the as-of date.
 -- reviews_asof is empty when the shop has no reviews.
--- Each source first picks its own latest action per customer (for the events: the greatest of
--- the last_*_at columns, the CASE tests them in alphabetical order), then one ARG_MAX per
--- customer over (acted_at, rank) picks among the sources; rank orders the tie-breaks: 'order'
--- highest, then the alphabetically first.
+-- Each source first picks its own latest action per customer (events.sql packs the events'
+-- pick into one aggregate: last_event_at / last_event_type, ties already alphabetical), then
+-- one ARG_MAX per customer over (acted_at, rank) picks among the sources; rank orders the
+-- tie-breaks: 'order' highest, then the alphabetically first.
 -- Abandoned cart (the carts fields, here because they read the same rows): the customer's
 -- latest cart_add or checkout_start event happened at least 24 hours before the end of the
 -- as-of day, and no order was placed at or after it (up to the as-of day).
@@ -16,32 +16,10 @@
 -- has_abandoned_cart is NULL without cart activity and the final join makes that FALSE.
 -- needs: orders, events
 CREATE OR REPLACE TEMP TABLE feature_last_action AS
-WITH event_latest AS (
-    SELECT
-        customer_id,
-        GREATEST(last_page_view_at, last_product_view_at, last_cart_add_at, last_checkout_start_at,
-                 last_email_open_at, last_email_click_at, last_complaint_at, last_search_at) AS acted_at,
-        last_cart_add_at, last_checkout_start_at, last_complaint_at, last_email_click_at,
-        last_email_open_at, last_page_view_at, last_product_view_at, last_search_at
-    FROM feature_events
-),
-actions AS (
+WITH actions AS (
     SELECT customer_id, 'order' AS action, last_order_at AS acted_at FROM feature_core
     UNION ALL
-    SELECT
-        customer_id,
-        CASE acted_at
-            WHEN last_cart_add_at THEN 'cart_add'
-            WHEN last_checkout_start_at THEN 'checkout_start'
-            WHEN last_complaint_at THEN 'complaint'
-            WHEN last_email_click_at THEN 'email_click'
-            WHEN last_email_open_at THEN 'email_open'
-            WHEN last_page_view_at THEN 'page_view'
-            WHEN last_product_view_at THEN 'product_view'
-            WHEN last_search_at THEN 'search'
-        END,
-        acted_at
-    FROM event_latest
+    SELECT customer_id, last_event_type, last_event_at FROM feature_events
     UNION ALL
     SELECT customer_id, CASE WHEN kind = 'complaint' THEN 'complaint' ELSE 'review' END, MAX(created_at)
     FROM reviews_asof
@@ -74,14 +52,6 @@ SELECT
 FROM latest AS l
 CROSS JOIN feature_asof AS a
 LEFT JOIN (
-    SELECT
-        customer_id,
-        CASE
-            WHEN last_checkout_start_at IS NULL THEN last_cart_add_at
-            WHEN last_cart_add_at IS NULL THEN last_checkout_start_at
-            ELSE GREATEST(last_cart_add_at, last_checkout_start_at)
-        END AS last_cart_at
-    FROM feature_events
-    WHERE last_cart_add_at IS NOT NULL OR last_checkout_start_at IS NOT NULL
+    SELECT customer_id, last_cart_at FROM feature_events WHERE last_cart_at IS NOT NULL
 ) AS e ON e.customer_id = l.customer_id
 LEFT JOIN feature_core AS c ON c.customer_id = e.customer_id;

@@ -118,13 +118,13 @@ FIELDS: tuple[Field, ...] = (
     _f("usage_level", "VARCHAR", "'heavy' (percent_rank of orders_365d >= 0.8 among customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them) or 'none' (no order in the last 365 days).",
        "level", _O, family="core", fill="'none'"),
     _f("r_score", "BIGINT", "Recency score 1-5 among buyers (5 = most recent): least(5, 1 + floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.",
-       "score 1-5", _O, family="rfm"),
+       "score 1-5", _O, family="core"),
     _f("f_score", "BIGINT", "Frequency score 1-5 among buyers (5 = most orders): least(5, 1 + floor(5 * percent_rank)) of orders; NULL without orders.",
-       "score 1-5", _O, family="rfm"),
+       "score 1-5", _O, family="core"),
     _f("m_score", "BIGINT", "Monetary score 1-5 among buyers (5 = highest spend): least(5, 1 + floor(5 * percent_rank)) of total_spent; NULL without orders.",
-       "score 1-5", _O, family="rfm"),
+       "score 1-5", _O, family="core"),
     _f("rfm_segment", "VARCHAR", "The buyer's cell in the standard recency x frequency grid (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Can't lose them, Hibernating); NULL without orders.",
-       "segment", _O, family="rfm"),
+       "segment", _O, family="core"),
     _f("discount_share", "DOUBLE", "Share of the customer's orders with a discount above 0 (a missing discount counts as none); NULL without orders.",
        "share 0-1", _O, ("orders.discount",), family="core"),
     _f("full_price_share", "DOUBLE", "Share of the customer's orders without a discount (1 - discount_share); NULL without orders.",
@@ -241,13 +241,12 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "core": ("core.sql",),
     "events": ("events.sql",),
     "universe": ("universe.sql",),
-    "rfm": ("rfm.sql",),
-    "order_habits": ("order_habits.sql",),
+    "order_habits": ("order_habits_pivot.sql", "order_habits.sql"),
     "categories": ("categories.sql",),
     "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
     "last_action": ("last_action.sql",),
     "pricier": ("pricier.sql",),
-    "devices": ("devices.sql",),
+    "devices": ("devices_pivot.sql", "devices.sql"),
     "complaints": ("complaints.sql",),
     "reviews": ("reviews.sql",),
     "returns": ("returns.sql",),
@@ -255,9 +254,27 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
 
-_HEADER = re.compile(r"^--\s*(needs|needs_columns)\s*:(.*)$", re.MULTILINE)
+_HEADER = re.compile(r"^--\s*(needs|needs_columns|value_counts)\s*:(.*)$", re.MULTILINE)
 _CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(\w+)", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r":as_of\b")
+_VALUES_PLACEHOLDER = re.compile(r":(\w+?)_(counts|values)\b")
+
+# Value counts. A "most frequent value" pick (main payment method, channel, device, OS) costs a
+# GROUP BY over (customer, value): at a million customers a second hash table over ~10M orders
+# or ~30M events. When the column has few distinct values, the one pass that already groups
+# those rows by customer (core.sql, events.sql) counts each value instead, one count_if per
+# value, into a list (``:<column>_counts``, in the order of ``:<column>_values``), and the pick
+# is the first position of the greatest count (the values are sorted, so ties go to the
+# alphabetically first). A column with more values than this falls back to the family's
+# grouping file (order_habits.sql, devices.sql). Each key names the column and the base views
+# whose values it counts: a device is counted over orders and events together.
+VALUE_COUNT_MAX = 24
+_VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "payment_method": ("orders_asof",),
+    "channel": ("orders_asof",),
+    "device": ("orders_asof", "events_asof"),
+    "os": ("events_asof",),
+}
 
 
 @dataclass(frozen=True)
@@ -269,30 +286,69 @@ class _Query:
     table: str  # the last object the file creates: the family's table (or the base's view)
     kind: str  # TABLE or VIEW
     creates: tuple[tuple[str, str], ...] = ()  # every (kind, name) it creates, helpers first
+    value_counts: tuple[str, ...] = ()  # columns whose value counts it reads (see VALUE_COUNT_MAX)
 
 
 def load_query(file: str) -> _Query:
-    """A feature SQL file with its header: ``-- needs:`` tables, ``-- needs_columns:`` columns."""
+    """A feature SQL file with its header: ``-- needs:`` tables, ``-- needs_columns:`` columns,
+    ``-- value_counts:`` the columns whose per-value counts it reads."""
     sql = read_query(f"features/{file}")
-    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": ()}
+    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": ()}
     for key, value in _HEADER.findall(sql):
         headers[key] = tuple(v.strip() for v in value.split(",") if v.strip())
     created = [(kind.upper(), name) for kind, name in _CREATES.findall(sql)]
     kind, table = created[-1] if created else ("TABLE", "")
-    return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind, tuple(created))
+    return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind, tuple(created),
+                  headers["value_counts"])
 
 
-def render(sql: str, as_of: date) -> str:
-    """Put the as-of date into SQL: ``:as_of`` becomes ``DATE 'YYYY-MM-DD'``.
+def render(sql: str, as_of: date, values: Mapping[str, list[str]] | None = None) -> str:
+    """Put the as-of date into SQL: ``:as_of`` becomes ``DATE 'YYYY-MM-DD'``; and the value
+    lists: ``:<column>_values`` becomes the literal list ``values[column]`` and
+    ``:<column>_counts`` one ``count_if(<column> = value)`` per value, in a list (a NULL list
+    when the column is not in ``values``: too many values to count this way).
 
-    Safe to inline because the value comes from a ``date`` (its isoformat is digits and dashes),
-    never from text; a ``datetime`` is cut to its date.
+    The date is safe to inline because it comes from a ``date`` (its isoformat is digits and
+    dashes), never from text; a ``datetime`` is cut to its date. The values are the shop's
+    text, quoted as SQL string literals.
     """
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
-    return _PLACEHOLDER.sub(f"DATE '{as_of.isoformat()}'", sql)
+    values = values or {}
+
+    def list_sql(match: re.Match) -> str:
+        column, what = match.groups()
+        if column not in _VALUE_COLUMNS:
+            return match.group(0)
+        if column not in values:
+            return "CAST(NULL AS BIGINT[])" if what == "counts" else "CAST(NULL AS VARCHAR[])"
+        quoted = [_quote(v) for v in values[column]]
+        if what == "values":
+            return f"CAST([{', '.join(quoted)}] AS VARCHAR[])"
+        return f"CAST([{', '.join(f'count_if({column} = {q})' for q in quoted)}] AS BIGINT[])"
+
+    return _VALUES_PLACEHOLDER.sub(list_sql, _PLACEHOLDER.sub(f"DATE '{as_of.isoformat()}'", sql))
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def count_values(con: duckdb.DuckDBPyConnection, columns: Collection[str]) -> dict[str, list[str]]:
+    """The distinct values of each value-count column (see VALUE_COUNT_MAX), sorted as DuckDB
+    sorts text, over its base views; a column with more than VALUE_COUNT_MAX is left out."""
+    found: dict[str, list[str]] = {}
+    for column in columns:
+        sources = " UNION ALL ".join(f"SELECT {column} AS value FROM {view}" for view in _VALUE_COLUMNS[column])
+        rows = con.execute(
+            f"SELECT DISTINCT value FROM ({sources}) AS v WHERE value IS NOT NULL "
+            f"ORDER BY value LIMIT {VALUE_COUNT_MAX + 1}"
+        ).fetchall()
+        if len(rows) <= VALUE_COUNT_MAX:
+            found[column] = [r[0] for r in rows]
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,8 +383,9 @@ def _reason(missing: list[str]) -> str:
 
 
 def _plan(tables: set[str], present_columns: Mapping[str, set[str]]):
-    """Which file computes each family, which fields are available, and why the others are not."""
-    chosen: dict[str, _Query] = {}
+    """Which files can compute each family (in order of preference: the first whose value
+    counts exist is run), which fields are available, and why the others are not."""
+    chosen: dict[str, list[_Query]] = {}
     family_reason: dict[str, str] = {}
     for family, files in _FAMILIES.items():
         first_missing: list[str] | None = None
@@ -336,10 +393,10 @@ def _plan(tables: set[str], present_columns: Mapping[str, set[str]]):
             query = load_query(file)
             missing = _missing(query.needs, query.needs_columns, tables, present_columns)
             if not missing:
-                chosen[family] = query
-                break
-            first_missing = first_missing if first_missing is not None else missing
-        else:
+                chosen.setdefault(family, []).append(query)
+            elif first_missing is None:
+                first_missing = missing
+        if family not in chosen:
             family_reason[family] = _reason(first_missing or [])
     available: list[Field] = []
     unavailable: dict[str, str] = {}
@@ -399,8 +456,9 @@ def build_features(
 
     One row per customer of the universe (customers created on or before the as-of day or
     undated, and everyone with an order or event on or before it), ``customer_id`` first, then
-    the available fields in catalogue order, sorted by customer_id. A field whose table or column
-    the shop lacks is absent, never faked; ``FeatureSet.unavailable`` says what it needs.
+    the available fields in catalogue order; rows in no particular order (sorting a million wide
+    rows costs ~1 s, and every reader that shows rows orders them itself: preview, export).
+    A field whose table or column the shop lacks is absent, never faked; ``FeatureSet.unavailable`` says what it needs.
     Intermediate temp tables are dropped afterwards. ``only`` (field names) builds just those
     fields and the families they come from, e.g. the core features for the benchmark's
     comparison with hand-written SQL; the others are then absent without a reason.
@@ -434,13 +492,23 @@ def build_features(
             if table not in tables:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=id_type)})")
                 created.append(("TABLE", name))
+        # The value-count files run when their columns have few values, else the next file.
+        values = count_values(con, {c for family in run for c in chosen[family][0].value_counts})
+        files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
+                 for family in run}
+        values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
         for family in run:
             report(f"features: {family}", done / steps)
-            con.execute(render(chosen[family].sql, as_of))
-            created.extend(chosen[family].creates)
+            con.execute(render(files[family].sql, as_of, values))
+            created.extend(files[family].creates)
             done += 1
+        # The bases (the order lines above all: ~14M rows at a million customers) are done
+        # with: freeing their memory before the final join keeps it from spilling.
+        for kind, name in created:
+            if not name.startswith("feature_"):
+                con.execute(f"DROP {kind} IF EXISTS {name}")
         report("features: joining", done / steps)
-        con.execute(_final_sql(available, {family: chosen[family].table for family in run}))
+        con.execute(_final_sql(available, {family: files[family].table for family in run}))
     finally:
         for kind, name in reversed(created):
             con.execute(f"DROP {kind} IF EXISTS {name}")
@@ -510,7 +578,6 @@ def _final_sql(available: tuple[Field, ...], family_tables: dict[str, str]) -> s
         + ",\n    ".join(columns)
         + f"\nFROM {family_tables['universe']} AS u\n"
         + "\n".join(joins)
-        + "\nORDER BY u.customer_id"
     )
 
 

@@ -1,0 +1,31 @@
+-- main_device: the device of most of the customer's orders and events counted together (each
+-- order and each event counts once; NULLs ignored; ties go to the alphabetically first).
+-- main_os: the same over events only. From the per-value counts core.sql and events.sql keep
+-- when the columns have few values (see features.py, "value counts"): :device_values lists
+-- the devices of orders and events together in alphabetical order, device_counts the
+-- customer's rows with each, so the first position of the greatest count is the pick.
+-- devices.sql computes the same by grouping when a column has too many values.
+-- needs: orders
+-- value_counts: device, os
+CREATE OR REPLACE TEMP TABLE feature_devices AS
+WITH counted AS (
+    SELECT
+        COALESCE(c.customer_id, e.customer_id) AS customer_id,
+        CASE
+            WHEN c.device_counts IS NULL THEN e.device_counts
+            WHEN e.device_counts IS NULL THEN c.device_counts
+            ELSE list_transform(list_zip(c.device_counts, e.device_counts), lambda pair: pair[1] + pair[2])
+        END AS device_counts,
+        e.os_counts
+    FROM feature_core AS c
+    FULL JOIN feature_events AS e ON e.customer_id = c.customer_id
+)
+SELECT
+    customer_id,
+    CASE WHEN list_max(device_counts) > 0
+         THEN (:device_values)[list_position(device_counts, list_max(device_counts))]
+    END AS main_device,
+    CASE WHEN list_max(os_counts) > 0
+         THEN (:os_values)[list_position(os_counts, list_max(os_counts))]
+    END AS main_os
+FROM counted;
