@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -92,14 +92,15 @@ def shop_path(data: Path, customers: int, seed: int) -> Path:
 
 def ensure_shop(data: Path, customers: int, seed: int) -> tuple[Path, float | None]:
     """The generated shop for (customers, seed): reused when present, else generated."""
-    from segtui.core.generate import generate
-
     path = shop_path(data, customers, seed)
     if path.exists():
         return path, None
     data.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    generate(path, customers=customers, seed=seed)
+    # In a child process: a worker forked from a parent that generated a shop in-process would
+    # report the parent's peak RSS as its own (Linux carries ru_maxrss across fork and exec).
+    code = "import sys; from segtui.core.generate import generate; generate(sys.argv[1], customers=int(sys.argv[2]), seed=int(sys.argv[3]))"
+    subprocess.run([sys.executable, "-c", code, str(path), str(customers), str(seed)], check=True)
     return path, time.perf_counter() - start
 
 

@@ -268,7 +268,7 @@ def test_usage_level_by_hand():
         1: "light", 2: "light", 3: "light", 4: "medium", 5: "heavy", 6: "none", 7: "none"}
 
 
-RFM_GRID = {  # (r, f) -> segment, the standard grid documented in core.sql
+RFM_GRID = {  # (r, f) -> segment, the standard grid documented in rfm.sql
     **{(r, f): "Hibernating" for r in (1, 2) for f in (1, 2)},
     **{(r, f): "At risk" for r in (1, 2) for f in (3, 4)},
     **{(r, 5): "Can't lose them" for r in (1, 2)},
@@ -282,8 +282,8 @@ RFM_GRID = {  # (r, f) -> segment, the standard grid documented in core.sql
 
 
 def test_rfm_grid_covers_every_cell_exactly_once():
-    """The CASE in core.sql, evaluated on all 25 (r, f) cells, is the documented grid."""
-    tree = sqlglot.parse_one(read_query("features/core.sql"), read="duckdb")
+    """The CASE in rfm.sql, evaluated on all 25 (r, f) cells, is the documented grid."""
+    tree = sqlglot.parse_one(read_query("features/rfm.sql"), read="duckdb")
     case = next(a.this for a in tree.find_all(exp.Alias) if a.alias == "rfm_segment")
     cells = ", ".join(f"({r}, {f})" for r in range(1, 6) for f in range(1, 6))
     got = duckdb.connect().execute(

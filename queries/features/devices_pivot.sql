@@ -1,6 +1,6 @@
 -- main_device: the device of most of the customer's orders and events counted together (each
 -- order and each event counts once; NULLs ignored; ties go to the alphabetically first).
--- main_os: the same over events only. From the per-value counts core.sql and events.sql keep
+-- main_os: the same over events only. From the per-value counts order_profile.sql and events.sql keep
 -- when the columns have few values (see features.py, "value counts"): :device_values lists
 -- the devices of orders and events together in alphabetical order, device_counts the
 -- customer's rows with each, so the first position of the greatest count is the pick.
@@ -17,7 +17,7 @@ WITH counted AS (
             ELSE list_transform(list_zip(c.device_counts, e.device_counts), lambda pair: pair[1] + pair[2])
         END AS device_counts,
         e.os_counts
-    FROM feature_core AS c
+    FROM feature_order_profile AS c
     FULL JOIN feature_events AS e ON e.customer_id = c.customer_id
 )
 SELECT

@@ -14,7 +14,7 @@
 -- microseconds (years -16000 to 20000) so that the key cannot overflow.
 -- last_event_at / last_event_type feed last_action.sql, last_cart_at the abandoned cart,
 -- complaint_events / last_complaint_days_ago complaints.sql, first_event_days_ago
--- universe.sql, device_counts / os_counts (events per known device and OS, see core.sql)
+-- universe.sql, device_counts / os_counts (events per known device and OS, see order_profile.sql)
 -- devices_pivot.sql. Runs on every shop (events_asof is empty when the shop has no events)
 -- because the universe reads it.
 -- needs: orders

@@ -1,5 +1,5 @@
 -- The payment method and the channel of most of a buyer's orders (NULLs ignored; ties go to
--- the alphabetically first), from the per-value counts core.sql keeps when a column has few
+-- the alphabetically first), from the per-value counts order_profile.sql keeps when a column has few
 -- values (see features.py, "value counts"): :payment_method_values is the list of the
 -- column's values in alphabetical order and payment_method_counts the buyer's order rows
 -- with each, so the first position of the greatest count is the pick (none without a count).
@@ -15,4 +15,4 @@ SELECT
     CASE WHEN list_max(channel_counts) > 0
          THEN (:channel_values)[list_position(channel_counts, list_max(channel_counts))]
     END AS main_channel
-FROM feature_core;
+FROM feature_order_profile;

@@ -92,7 +92,8 @@ def _f(name, type_, description, unit, needs, needs_columns=(), family="core", f
 _O = ("orders",)
 
 FIELDS: tuple[Field, ...] = (
-    # core.sql (one pass over the orders: core, usage, RFM, discounts, timing)
+    # core.sql (the core features: one pass over the orders), rfm.sql (ranks over its result),
+    # order_profile.sql (a second pass over the orders: discounts, timing, value counts)
     _f("orders", "BIGINT", "Number of distinct orders placed on or before the as-of date (0 if none).",
        "orders", _O, fill="0"),
     _f("total_spent", "DOUBLE", "Sum of the order totals on or before the as-of date, refunds (negative totals) included and a missing total counted as 0.",
@@ -116,29 +117,29 @@ FIELDS: tuple[Field, ...] = (
     _f("orders_365d", "BIGINT", "Number of orders in the last 365 days (the as-of day and the 364 days before it).",
        "orders", _O, fill="0"),
     _f("usage_level", "VARCHAR", "'heavy' (percent_rank of orders_365d >= 0.8 among customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them) or 'none' (no order in the last 365 days).",
-       "level", _O, family="core", fill="'none'"),
+       "level", _O, family="rfm", fill="'none'"),
     _f("r_score", "BIGINT", "Recency score 1-5 among buyers (5 = most recent): least(5, 1 + floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.",
-       "score 1-5", _O, family="core"),
+       "score 1-5", _O, family="rfm"),
     _f("f_score", "BIGINT", "Frequency score 1-5 among buyers (5 = most orders): least(5, 1 + floor(5 * percent_rank)) of orders; NULL without orders.",
-       "score 1-5", _O, family="core"),
+       "score 1-5", _O, family="rfm"),
     _f("m_score", "BIGINT", "Monetary score 1-5 among buyers (5 = highest spend): least(5, 1 + floor(5 * percent_rank)) of total_spent; NULL without orders.",
-       "score 1-5", _O, family="core"),
+       "score 1-5", _O, family="rfm"),
     _f("rfm_segment", "VARCHAR", "The buyer's cell in the standard recency x frequency grid (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Can't lose them, Hibernating); NULL without orders.",
-       "segment", _O, family="core"),
+       "segment", _O, family="rfm"),
     _f("discount_share", "DOUBLE", "Share of the customer's orders with a discount above 0 (a missing discount counts as none); NULL without orders.",
-       "share 0-1", _O, ("orders.discount",), family="core"),
+       "share 0-1", _O, ("orders.discount",), family="order_profile"),
     _f("full_price_share", "DOUBLE", "Share of the customer's orders without a discount (1 - discount_share); NULL without orders.",
-       "share 0-1", _O, ("orders.discount",), family="core"),
+       "share 0-1", _O, ("orders.discount",), family="order_profile"),
     _f("preferred_hour", "BIGINT", "Hour of the day (0-23) in which the customer placed the most orders; ties go to the earliest hour.",
-       "hour 0-23", _O, family="core"),
+       "hour 0-23", _O, family="order_profile"),
     _f("preferred_weekday", "BIGINT", "ISO weekday (1 = Monday to 7 = Sunday) on which the customer placed the most orders; ties go to the earliest day.",
-       "weekday 1-7", _O, family="core"),
+       "weekday 1-7", _O, family="order_profile"),
     _f("preferred_weekday_name", "VARCHAR", "preferred_weekday as a name: Mon, Tue, Wed, Thu, Fri, Sat or Sun.",
-       "weekday", _O, family="core"),
+       "weekday", _O, family="order_profile"),
     _f("weekend_share", "DOUBLE", "Share of the customer's orders placed on a Saturday or Sunday; NULL without orders.",
-       "share 0-1", _O, family="core"),
+       "share 0-1", _O, family="order_profile"),
     _f("holiday_share", "DOUBLE", "Share of the customer's orders placed in November or December; NULL without orders.",
-       "share 0-1", _O, family="core"),
+       "share 0-1", _O, family="order_profile"),
     # order_habits.sql
     _f("main_payment_method", "VARCHAR", "Payment method of most of the customer's orders; ties go to the alphabetically first.",
        "payment method", _O, ("orders.payment_method",), family="order_habits"),
@@ -241,6 +242,8 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "core": ("core.sql",),
     "events": ("events.sql",),
     "universe": ("universe.sql",),
+    "rfm": ("rfm.sql",),
+    "order_profile": ("order_profile.sql",),
     "order_habits": ("order_habits_pivot.sql", "order_habits.sql"),
     "categories": ("categories.sql",),
     "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
@@ -253,6 +256,9 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 }
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
+# Families that read another family's table (beyond the spine): the value counts of the orders
+# are kept by order_profile.sql.
+_REQUIRES = {"order_habits": ("order_profile",), "devices": ("order_profile",)}
 
 _HEADER = re.compile(r"^--\s*(needs|needs_columns|value_counts)\s*:(.*)$", re.MULTILINE)
 _CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(\w+)", re.IGNORECASE)
@@ -472,8 +478,9 @@ def build_features(
     chosen, available, unavailable = _plan(tables, present_columns)
     if only is not None:
         available = tuple(f for f in available if f.name in set(only))
-    run = [name for name in _FAMILIES if name in chosen
-           and (name in _ALWAYS or any(f.family == name for f in available))]
+    wanted = {name for name in chosen if name in _ALWAYS or any(f.family == name for f in available)}
+    wanted |= {needed for name in wanted for needed in _REQUIRES.get(name, ())}
+    run = [name for name in _FAMILIES if name in wanted]
 
     bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
     steps = len(bases) + len(run) + 1
