@@ -3,7 +3,8 @@
 -- main_os: the same over events only. From the per-value counts order_profile.sql and events.sql keep
 -- when the columns have few values (see features.py, "value counts"): :device_values lists
 -- the devices of orders and events together in alphabetical order, device_counts the
--- customer's rows with each, so the first position of the greatest count is the pick.
+-- customer's rows with each; value_mode (features.py) picks the value of the first greatest
+-- count.
 -- devices.sql computes the same by grouping when a column has too many values.
 -- needs: orders
 -- value_counts: device, os
@@ -22,10 +23,6 @@ WITH counted AS (
 )
 SELECT
     customer_id,
-    CASE WHEN list_max(device_counts) > 0
-         THEN (:device_values)[list_position(device_counts, list_max(device_counts))]
-    END AS main_device,
-    CASE WHEN list_max(os_counts) > 0
-         THEN (:os_values)[list_position(os_counts, list_max(os_counts))]
-    END AS main_os
+    value_mode(device_counts, :device_values) AS main_device,
+    value_mode(os_counts, :os_values) AS main_os
 FROM counted;

@@ -275,6 +275,11 @@ _VALUES_PLACEHOLDER = re.compile(r":(\w+?)_(counts|values)\b")
 # grouping file (order_habits.sql, devices.sql). Each key names the column and the base views
 # whose values it counts: a device is counted over orders and events together.
 VALUE_COUNT_MAX = 24
+# The pick from such a list: the value of the first greatest count, NULL when every count is 0.
+_VALUE_MODE_MACRO = (
+    "CREATE OR REPLACE TEMP MACRO value_mode(counts, vals) AS "
+    "CASE WHEN list_max(counts) > 0 THEN vals[list_position(counts, list_max(counts))] END"
+)
 _VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
     "payment_method": ("orders_asof",),
     "channel": ("orders_asof",),
@@ -500,6 +505,8 @@ def build_features(
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=id_type)})")
                 created.append(("TABLE", name))
         # The value-count files run when their columns have few values, else the next file.
+        con.execute(_VALUE_MODE_MACRO)
+        created.append(("MACRO", "value_mode"))
         values = count_values(con, {c for family in run for c in chosen[family][0].value_counts})
         files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
                  for family in run}
