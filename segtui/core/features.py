@@ -267,8 +267,8 @@ _VALUES_PLACEHOLDER = re.compile(r":(\w+?)_(counts|values)\b")
 
 # Value counts. A "most frequent value" pick (main payment method, channel, device, OS) costs a
 # GROUP BY over (customer, value): at a million customers a second hash table over ~10M orders
-# or ~30M events. When the column has few distinct values, the one pass that already groups
-# those rows by customer (core.sql, events.sql) counts each value instead, one count_if per
+# or ~30M events. When the column has few distinct values, the pass that already groups
+# those rows by customer (order_profile.sql, events.sql) counts each value instead, one count_if per
 # value, into a list (``:<column>_counts``, in the order of ``:<column>_values``), and the pick
 # is the first position of the greatest count (the values are sorted, so ties go to the
 # alphabetically first). A column with more values than this falls back to the family's
@@ -521,6 +521,7 @@ def build_features(
         for kind, name in created:
             if not name.startswith("feature_"):
                 con.execute(f"DROP {kind} IF EXISTS {name}")
+        created = [(kind, name) for kind, name in created if name.startswith("feature_")]
         report("features: joining", done / steps)
         con.execute(_final_sql(available, {family: files[family].table for family in run}))
     finally:
