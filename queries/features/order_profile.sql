@@ -11,11 +11,13 @@
 --   exactly in heavy_slots. The mode and its tie-break are then one number, count * 100 +
 --   (99 - hour): the greatest has the most orders and, among equals, the earliest hour;
 --   99 - (key % 100) gives the hour back (the same with * 10 and 9 - weekday).
--- payment_method_counts, channel_counts, device_counts: per buyer, how many order rows carry
---   each known value of the column (a list in the order of the values; see features.py,
---   "value counts"), for order_habits_pivot.sql and devices_pivot.sql; NULL lists when the
---   column has too many values to count this way (order_habits.sql and devices.sql then
---   count them by grouping).
+-- Value counts (see features.py, "value counts"): per buyer, how many order rows carry each
+--   known value of payment_method, channel and device (a list in the order of the values).
+--   main_payment_method and main_channel are picked here, where the lists are at hand
+--   (value_mode: the value of the first greatest count), for order_habits_pivot.sql; the
+--   device counts are kept for devices_pivot.sql, which adds the events' counts. With too many
+--   values to count this way the lists and picks are NULL (order_habits.sql and devices.sql
+--   then count them by grouping).
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_order_profile AS
 WITH per_customer AS (
@@ -105,8 +107,8 @@ picked AS (
         ), 10) ELSE heavy.preferred_weekday END AS preferred_weekday,
         CAST(weekend_rows AS DOUBLE) / order_rows AS weekend_share,
         CAST(holiday_rows AS DOUBLE) / order_rows AS holiday_share,
-        payment_method_counts,
-        channel_counts,
+        value_mode(payment_method_counts, :payment_method_values) AS main_payment_method,
+        value_mode(channel_counts, :channel_values) AS main_channel,
         device_counts
     FROM unpacked AS p
     LEFT JOIN heavy_slots AS heavy ON heavy.customer_id = p.customer_id
@@ -123,7 +125,7 @@ SELECT
     END AS preferred_weekday_name,
     weekend_share,
     holiday_share,
-    payment_method_counts,
-    channel_counts,
+    main_payment_method,
+    main_channel,
     device_counts
 FROM picked;

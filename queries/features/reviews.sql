@@ -1,7 +1,17 @@
 -- Reviews of every kind written on or before the as-of day, and their mean rating (NULL
--- ratings ignored).
--- needs: reviews
+-- ratings ignored). Also what the columns files last_action.sql and complaints.sql read: the
+-- complaint reviews (kind 'complaint') with the latest one's age and time, and the latest
+-- other review's time. reviews_asof is empty when the shop has no reviews (the reviews and
+-- avg_rating fields are then unavailable; those files still read this empty table).
+-- needs:
 CREATE OR REPLACE TEMP TABLE feature_reviews AS
-SELECT customer_id, COUNT(*) AS reviews, AVG(rating) AS avg_rating
+SELECT
+    customer_id,
+    COUNT(*) AS reviews,
+    AVG(rating) AS avg_rating,
+    count_if(kind = 'complaint') AS complaint_reviews,
+    MIN(days_ago) FILTER (WHERE kind = 'complaint') AS last_complaint_review_days_ago,
+    MAX(created_at) FILTER (WHERE kind = 'complaint') AS last_complaint_review_at,
+    MAX(created_at) FILTER (WHERE kind IS DISTINCT FROM 'complaint') AS last_review_at
 FROM reviews_asof
 GROUP BY customer_id;

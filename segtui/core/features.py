@@ -23,8 +23,14 @@ which order, and how the families meet in the final table:
    per customer over pre-aggregated counts instead of a ROW_NUMBER window. ``core`` and
    ``events`` always run (the universe is built from them). A family runs only when one of its
    fields is available; a field whose table or column is missing is left out and reported.
-3. One ``CREATE TABLE customer_features`` joins the families to the universe (``universe.sql``)
-   and fills the values that mean "none of it" (0 orders, FALSE abandoned cart, 'none' usage).
+   A family may instead be a *columns file*: one SELECT list, no table (``last_action.sql``,
+   ``complaints.sql``, ``order_habits_pivot.sql``). Its columns are computed per customer in
+   the final join from columns the passes already keep (``-- reads:`` names those families),
+   which saves a table and a join of its own; what such a file reads should be narrow
+   (timestamps, counts), not lists: wide payloads are what a join pays for.
+3. One ``CREATE TABLE customer_features`` joins the families to the universe (``universe.sql``),
+   computes the columns files' columns and fills the values that mean "none of it" (0 orders,
+   FALSE abandoned cart, 'none' usage).
 """
 
 from __future__ import annotations
@@ -256,11 +262,10 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 }
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
-# Families that read another family's table (beyond the spine): the value counts of the orders
-# are kept by order_profile.sql.
-_REQUIRES = {"order_habits": ("order_profile",), "devices": ("order_profile",)}
 
-_HEADER = re.compile(r"^--\s*(needs|needs_columns|value_counts)\s*:(.*)$", re.MULTILINE)
+_HEADER = re.compile(r"^--\s*(needs|needs_columns|value_counts|reads)\s*:(.*)$", re.MULTILINE)
+# A columns file is one SELECT list without FROM (see _Query.columns).
+_COLUMNS = re.compile(r"^SELECT\b(.*?);?\s*\Z", re.MULTILINE | re.DOTALL)
 _CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(\w+)", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r":as_of\b")
 _VALUES_PLACEHOLDER = re.compile(r":(\w+?)_(counts|values)\b")
@@ -295,22 +300,33 @@ class _Query:
     needs: tuple[str, ...]
     needs_columns: tuple[str, ...]
     table: str  # the last object the file creates: the family's table (or the base's view)
-    kind: str  # TABLE or VIEW
+    kind: str  # TABLE or VIEW, or COLUMNS for a columns file
     creates: tuple[tuple[str, str], ...] = ()  # every (kind, name) it creates, helpers first
     value_counts: tuple[str, ...] = ()  # columns whose value counts it reads (see VALUE_COUNT_MAX)
+    reads: tuple[str, ...] = ()  # families whose tables a columns file reads
+
+    def columns(self, as_of: date, values: Mapping[str, list[str]]) -> str:
+        """A columns file's SELECT list, rendered. Such a file creates nothing: its columns are
+        computed per customer in the final join (:func:`_final_sql`), from columns the passes
+        already keep, reading each family's table by its name (``feature_core.last_order_at``)
+        and the as-of date from ``feature_asof``. Picks that are cheap per row but would cost a
+        GROUP BY and a join of their own as a table (the latest action, the modes from value
+        counts, the complaints) are written this way."""
+        return _COLUMNS.search(render(self.sql, as_of, values)).group(1).strip()
 
 
 def load_query(file: str) -> _Query:
     """A feature SQL file with its header: ``-- needs:`` tables, ``-- needs_columns:`` columns,
-    ``-- value_counts:`` the columns whose per-value counts it reads."""
+    ``-- value_counts:`` the columns whose per-value counts it reads, ``-- reads:`` the families
+    whose tables a columns file reads."""
     sql = read_query(f"features/{file}")
-    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": ()}
+    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": (), "reads": ()}
     for key, value in _HEADER.findall(sql):
         headers[key] = tuple(v.strip() for v in value.split(",") if v.strip())
     created = [(kind.upper(), name) for kind, name in _CREATES.findall(sql)]
-    kind, table = created[-1] if created else ("TABLE", "")
+    kind, table = created[-1] if created else ("COLUMNS", "")
     return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind, tuple(created),
-                  headers["value_counts"])
+                  headers["value_counts"], headers["reads"])
 
 
 def render(sql: str, as_of: date, values: Mapping[str, list[str]] | None = None) -> str:
@@ -484,11 +500,12 @@ def build_features(
     if only is not None:
         available = tuple(f for f in available if f.name in set(only))
     wanted = {name for name in chosen if name in _ALWAYS or any(f.family == name for f in available)}
-    wanted |= {needed for name in wanted for needed in _REQUIRES.get(name, ())}
+    # ... and the families whose tables they read (whichever of their files runs).
+    wanted |= {read for name in wanted for query in chosen[name] for read in query.reads}
     run = [name for name in _FAMILIES if name in wanted]
 
     bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
-    steps = len(bases) + len(run) + 1
+    steps = len(bases) + len(run) + 1  # until the files are chosen: columns files take no step
     created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
     done = 0
     restore = _bound_memory(con)
@@ -511,19 +528,23 @@ def build_features(
         files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
                  for family in run}
         values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
+        steps = len(bases) + sum(files[family].kind != "COLUMNS" for family in run) + 1
         for family in run:
+            if files[family].kind == "COLUMNS":
+                continue  # computed in the final join
             report(f"features: {family}", done / steps)
             con.execute(render(files[family].sql, as_of, values))
             created.extend(files[family].creates)
             done += 1
         # The bases (the order lines above all: ~14M rows at a million customers) are done
         # with: freeing their memory before the final join keeps it from spilling.
-        for kind, name in created:
-            if not name.startswith("feature_"):
-                con.execute(f"DROP {kind} IF EXISTS {name}")
-        created = [(kind, name) for kind, name in created if name.startswith("feature_")]
+        bases_done = [(kind, name) for kind, name in created if kind in ("TABLE", "VIEW")
+                      and not name.startswith("feature_")]
+        for kind, name in bases_done:
+            con.execute(f"DROP {kind} IF EXISTS {name}")
+        created = [item for item in created if item not in bases_done]
         report("features: joining", done / steps)
-        con.execute(_final_sql(available, {family: files[family].table for family in run}))
+        con.execute(_final_sql(available, {family: files[family] for family in run}, as_of, values))
     finally:
         for kind, name in reversed(created):
             con.execute(f"DROP {kind} IF EXISTS {name}")
@@ -569,30 +590,36 @@ def _bytes(size: str) -> float:
     return float(number) * (1024 if binary else 1000) ** " KMGT".index(unit or " ")
 
 
-def _final_sql(available: tuple[Field, ...], family_tables: dict[str, str]) -> str:
-    """The one CREATE TABLE that joins every family to the universe.
+def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: date,
+               values: Mapping[str, list[str]]) -> str:
+    """The one CREATE TABLE that joins the families' tables to the universe and computes the
+    columns files' columns over them.
 
-    Each column is cast to its catalogue type, so the table's types never depend on the shop's
-    (a count stays BIGINT even when a family had no rows).
+    The tables keep their names in the join (``feature_core.orders``), which is how the
+    columns files read them. Each column is then cast to its catalogue type, so the table's
+    types never depend on the shop's (a count stays BIGINT even when a family had no rows), and
+    filled where a family has no row for the customer (0 orders, FALSE abandoned cart).
     """
-    alias = {family: f"f{i}" for i, family in enumerate(family_tables)}
-    alias["universe"] = "u"  # the spine also carries the customers-table fields
-    columns = ["u.customer_id"]
+    used = {f.family for f in available}
+    computed = [files[family] for family in files if family in used and files[family].kind == "COLUMNS"]
+    joined = {family for family in used if files[family].kind != "COLUMNS"}
+    joined |= {read for query in computed for read in query.reads}
+    spine = files["universe"].table
+    inner = [f"{spine}.customer_id"]
+    inner += [f"{files[f.family].table}.{f.name}" for f in available if f.family in joined]
+    inner += [query.columns(as_of, values) for query in computed]
+    joins = [f"CROSS JOIN feature_asof"]
+    joins += [f"LEFT JOIN {query.table} ON {query.table}.customer_id = {spine}.customer_id"
+              for family, query in files.items() if family in joined and family != "universe"]
+    outer = ["customer_id"]
     for f in available:
-        value = f"{alias[f.family]}.{f.name}"
-        if f.fill is not None:
-            value = f"COALESCE({value}, {f.fill})"
-        columns.append(f"CAST({value} AS {f.type}) AS {f.name}")
-    joins = [
-        f"LEFT JOIN {table} AS {alias[family]} ON {alias[family]}.customer_id = u.customer_id"
-        for family, table in family_tables.items()
-        if family != "universe" and any(f.family == family for f in available)
-    ]
+        value = f.name if f.fill is None else f"COALESCE({f.name}, {f.fill})"
+        outer.append(f"CAST({value} AS {f.type}) AS {f.name}")
     return (
         f"CREATE OR REPLACE TABLE {FEATURE_TABLE} AS\nSELECT\n    "
-        + ",\n    ".join(columns)
-        + f"\nFROM {family_tables['universe']} AS u\n"
-        + "\n".join(joins)
+        + ",\n    ".join(outer)
+        + "\nFROM (\nSELECT\n    " + ",\n    ".join(inner)
+        + f"\nFROM {spine}\n" + "\n".join(joins) + "\n) AS joined"
     )
 
 
