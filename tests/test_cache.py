@@ -73,6 +73,15 @@ def test_a_second_open_reads_the_cache_and_gets_the_same_features(shop, builds):
     assert entry.complete and entry.meta["as_of"] == first[0].as_of.isoformat()
 
 
+def test_progress_names_saving_and_reading_the_cache(shop, builds):
+    """The copy into the cache takes a second or two at a million customers: it is a step."""
+    steps: list[list[str]] = [[], []]
+    for seen in steps:
+        open_workspace(shop, progress=lambda step, fraction, seen=seen: seen.append(step)).close()
+    assert steps[0][-1] == "features: saving to the cache" and "features: joining" in steps[0]
+    assert steps[1] == ["features: from cache"]
+
+
 def test_a_changed_source_is_never_served_stale(shop, builds):
     _, before, n_before = snapshot(shop)
     con = duckdb.connect(str(shop))
