@@ -11,18 +11,20 @@ which order, and how the families meet in the final table:
    ``:as_of`` becomes a ``DATE 'YYYY-MM-DD'`` literal rendered from a :class:`datetime.date`.
    Every later step reads their ``days_ago`` column (whole days between the row's date and the
    as-of date) instead of the date. ``customers``, ``events`` and ``reviews`` get an *empty*
-   base when the shop lacks them, so families that merely draw on them (devices, complaints,
-   the universe) can union them.
+   base when the shop lacks them, so families that merely draw on them (devices, reviews, the
+   universe) can read them unconditionally.
 2. Each family file makes one temp table ``feature_<family>`` keyed by customer_id (plus, at
    most, helper tables it names), grouped by the pass over the data that computes it rather
-   than by theme: ``core.sql`` is the one GROUP BY over the orders (core, usage, discounts,
-   timing), ``events.sql`` the one over the events, ``universe.sql`` also carries what the
-   customers table says. That is the performance rule (benchmarks/README.md): at a million
-   customers the cost is the scans and hash tables over ~10M orders and ~30M events, so each
-   is hashed as few times as possible, and "most frequent value" picks are one ARG_MIN/ARG_MAX
-   per customer over pre-aggregated counts instead of a ROW_NUMBER window. ``core`` and
-   ``events`` always run (the universe is built from them). A family runs only when one of its
-   fields is available; a field whose table or column is missing is left out and reported.
+   than by theme: ``core.sql`` is a lean GROUP BY over the orders for the core features and
+   ``order_profile.sql`` the second one (discounts, timing, value counts), ``events.sql`` the
+   one over the events, ``universe.sql`` also carries what the customers table says. That is
+   the performance rule (benchmarks/README.md): at a million customers the cost is the scans
+   and hash tables over ~10M orders and ~30M events, so each is hashed as few times as
+   possible, and "most frequent value" picks come from per-value counts or one
+   ARG_MIN/ARG_MAX per customer instead of a ROW_NUMBER window. ``core`` and ``events`` always
+   run (the universe is built from them). A family runs only when one of its fields is
+   available (or a columns file reads it); a field whose table or column is missing is left
+   out and reported.
    A family may instead be a *columns file*: one SELECT list, no table (``last_action.sql``,
    ``complaints.sql``, ``order_habits_pivot.sql``). Its columns are computed per customer in
    the final join from columns the passes already keep (``-- reads:`` names those families),
@@ -175,7 +177,7 @@ FIELDS: tuple[Field, ...] = (
        "action", ("events",), family="last_action"),
     _f("days_since_last_action", "BIGINT", "Whole days between the date of last_action and the as-of date.",
        "days", ("events",), family="last_action"),
-    # last_action.sql too (the abandoned cart reads the same rows; one table less to join)
+    # last_action.sql too (the abandoned cart reads the same columns)
     _f("has_abandoned_cart", "BOOLEAN", "True when the latest cart_add or checkout_start event is at least 24 hours before the end of the as-of day and no order followed it.",
        "flag", ("events",), family="last_action", fill="FALSE"),
     _f("days_since_cart_activity", "BIGINT", "Whole days between the latest cart_add or checkout_start event's date and the as-of date.",
@@ -232,7 +234,7 @@ _BASES: dict[str, str] = {
 }
 
 # An empty stand-in for the base of a table the shop lacks, so that families which only draw on
-# it (universe, devices, complaints, tenure, last_action) can union it unconditionally. Must
+# it (universe, devices, reviews: read by the last action and complaints) can read it. Must
 # match the columns of the real base file (a test checks it). {id} is the shop's ID type.
 _EMPTY_BASES: dict[str, tuple[str, str]] = {
     "customers": ("customers_asof", "customer_id {id}, created_at TIMESTAMP, created_days_ago BIGINT, "
@@ -608,7 +610,7 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     inner = [f"{spine}.customer_id"]
     inner += [f"{files[f.family].table}.{f.name}" for f in available if f.family in joined]
     inner += [query.columns(as_of, values) for query in computed]
-    joins = [f"CROSS JOIN feature_asof"]
+    joins = ["CROSS JOIN feature_asof"]
     joins += [f"LEFT JOIN {query.table} ON {query.table}.customer_id = {spine}.customer_id"
               for family, query in files.items() if family in joined and family != "universe"]
     outer = ["customer_id"]
