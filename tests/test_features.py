@@ -508,11 +508,18 @@ def test_last_action_and_its_ties():
             event(7, "1969-12-31 23:59:59", "checkout_start"),   # before 1970: a negative epoch
             event(7, "1969-12-31 23:59:59", "email_open"),
             event(7, "1969-12-30 10:00", "search"),
+            event(8, "2024-03-27 09:00", "page_view"),      # tie with a review: page_view first
+            event(9, "2024-03-27 09:00", "search"),         # tie with a review: review first
         ],
         reviews=[
             {"customer_id": 3, "created_at": "2024-03-29 09:00", "rating": 4.0, "kind": "review"},
             {"customer_id": 4, "created_at": "2024-03-30 09:00", "rating": 1.0, "kind": "complaint"},
+            {"customer_id": 8, "created_at": "2024-03-27 09:00", "rating": 5.0, "kind": "review"},
+            {"customer_id": 9, "created_at": "2024-03-27 09:00", "rating": 5.0, "kind": None},  # a review
+            {"customer_id": 10, "created_at": "2024-03-26 09:00", "rating": 5.0, "kind": "review"},
+            {"customer_id": 10, "created_at": "2024-03-26 09:00", "rating": 1.0, "kind": "complaint"},
         ],
+        customers=[{"customer_id": c} for c in range(1, 11)],
     )
     rows = shop.features()
     got = {c: (r["last_action"], r["days_since_last_action"]) for c, r in rows.items()}
@@ -524,8 +531,22 @@ def test_last_action_and_its_ties():
         5: ("order", 6),
         6: ("email_click", 29),    # the page view after as-of is ignored
         7: ("checkout_start", 19814),   # 1969-12-31 -> 2024-03-31, tie: checkout before email
+        8: ("page_view", 4),
+        9: ("review", 4),
+        10: ("complaint", 5),      # two reviews at one instant: complaint before review
     }
     assert rows[7]["has_abandoned_cart"] is True and rows[7]["days_since_cart_activity"] == 19814
+
+
+def test_a_columns_file_builds_what_it_reads():
+    """Building only the last action still runs the reviews and core passes it reads."""
+    shop = Shop(orders=[order(1, 1, "2024-03-20 10:00")],
+                events=[event(1, "2024-03-10 10:00", "page_view"), event(2, "2024-03-10 10:00", "page_view")],
+                reviews=[{"customer_id": 2, "created_at": "2024-03-30 10:00", "rating": 4.0, "kind": "review"}])
+    built = F.build_features(shop.con, AS_OF, shop.tables, shop.present_columns, only=["last_action"])
+    assert built.columns == ("customer_id", "last_action")
+    rows = dict(shop.con.execute("SELECT * FROM customer_features").fetchall())
+    assert rows == {1: "order", 2: "review"}
 
 
 def test_abandoned_cart_by_hand():
