@@ -7,6 +7,7 @@ in the generator does not break these tests, only a disagreement between the TUI
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date
 
 import pytest
@@ -327,6 +328,30 @@ async def test_q_quits_while_loading(tui_shop):
         await pilot.press("q")  # before the features are built
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_nothing_is_focused_while_loading(tui_shop, monkeypatch):
+    """The hidden filter input must not hold the focus (the footer showed its keys)."""
+    import segtui.core.workspace as W
+
+    gate = threading.Event()
+    real = W.open_workspace
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(W, "open_workspace", held)
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one("#body").current == "loading" and app.focused is None
+        await pilot.press("slash", "x", "enter")  # keys while loading do nothing
+        assert not app.query_one(FilterBar).display
+        gate.set()
+        await wait_ready(pilot)
+        assert isinstance(app.focused, SegmentList)
 
 
 async def test_markup_in_names_is_literal(tui_shop, tmp_path):

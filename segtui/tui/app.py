@@ -217,6 +217,9 @@ class SegtuiApp(App):
 
     def on_mount(self) -> None:
         self.query_one(FilterBar).display = False
+        # Nothing has focus while the shop loads (the list takes it once shown): the screen's
+        # auto-focus would pick the hidden filter input, whose keys the footer then showed.
+        self.call_after_refresh(self._unfocus_while_loading)
         self.query_one(SegmentList).border_title = "Segments"
         self.query_one(DetailPane).border_title = "Profile"
         self.query_one(PreviewPane).border_title = "Members"
@@ -228,6 +231,10 @@ class SegtuiApp(App):
         self.set_class(self.size.width < NARROW, "-narrow")
 
     # ------------------------------------------------------------------ loading
+
+    def _unfocus_while_loading(self) -> None:
+        if self.ws is None:  # once loaded, the segment list has taken the focus
+            self.set_focus(None)
 
     def _start_load(self, as_of: date | None, title: str) -> None:
         self._generation += 1
