@@ -312,8 +312,8 @@ class _Query:
         computed per customer in the final join (:func:`_final_sql`), from columns the passes
         already keep, reading each family's table by its name (``feature_core.last_order_at``)
         and the as-of date from ``feature_asof``. Picks that are cheap per row but would cost a
-        GROUP BY and a join of their own as a table (the latest action, the modes from value
-        counts, the complaints) are written this way."""
+        GROUP BY and a join of their own as a table (the latest action, the complaints, the
+        modes order_profile.sql picked) are written this way."""
         return _COLUMNS.search(render(self.sql, as_of, values)).group(1).strip()
 
 
