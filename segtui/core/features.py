@@ -307,6 +307,10 @@ class _Query:
     value_counts: tuple[str, ...] = ()  # columns whose value counts it reads (see VALUE_COUNT_MAX)
     reads: tuple[str, ...] = ()  # families whose tables a columns file reads
 
+    @property
+    def is_columns(self) -> bool:
+        return self.kind == "COLUMNS"
+
     def columns(self, as_of: date, values: Mapping[str, list[str]]) -> str:
         """A columns file's SELECT list, rendered. Such a file creates nothing: its columns are
         computed per customer in the final join (:func:`_final_sql`), from columns the passes
@@ -530,9 +534,9 @@ def build_features(
         files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
                  for family in run}
         values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
-        steps = len(bases) + sum(files[family].kind != "COLUMNS" for family in run) + 1
+        steps = len(bases) + sum(not files[family].is_columns for family in run) + 1
         for family in run:
-            if files[family].kind == "COLUMNS":
+            if files[family].is_columns:
                 continue  # computed in the final join
             report(f"features: {family}", done / steps)
             con.execute(render(files[family].sql, as_of, values))
@@ -603,8 +607,8 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     filled where a family has no row for the customer (0 orders, FALSE abandoned cart).
     """
     used = {f.family for f in available}
-    computed = [files[family] for family in files if family in used and files[family].kind == "COLUMNS"]
-    joined = {family for family in used if files[family].kind != "COLUMNS"}
+    computed = [files[family] for family in files if family in used and files[family].is_columns]
+    joined = {family for family in used if not files[family].is_columns}
     joined |= {read for query in computed for read in query.reads}
     spine = files["universe"].table
     inner = [f"{spine}.customer_id"]
