@@ -38,10 +38,6 @@ class Workspace:
     def con(self):
         return self.shop.con
 
-    @property
-    def columns(self) -> dict[str, str]:
-        return {row[0]: row[1] for row in self.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
-
     def total(self) -> int:
         return count_where(self.con, "TRUE")
 
@@ -64,7 +60,9 @@ class Workspace:
         return compiled
 
     def reload_segments(self) -> None:
-        self.catalog = _catalog(self.shop, self.features, self.segments_dir)
+        """Re-read the segment files (after a save). Runs in the explorer's worker threads, so it
+        reuses the columns the catalog already knows instead of querying the shared connection."""
+        self.catalog = _catalog(self.catalog.columns, self.shop, self.features, self.segments_dir)
 
     def close(self) -> None:
         self.shop.close()
@@ -101,9 +99,8 @@ def _require_readable_totals(shop: Shop) -> None:
         )
 
 
-def _catalog(shop: Shop, features: FeatureSet, segments_dir: Path) -> SegmentCatalog:
+def _catalog(columns: dict[str, str], shop: Shop, features: FeatureSet, segments_dir: Path) -> SegmentCatalog:
     segments = load_segments(queries_dir() / "segments", segments_dir if segments_dir.is_dir() else None)
-    columns = {row[0]: row[1] for row in shop.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
     return SegmentCatalog(segments, columns, features.unavailable, shop.table_names)
 
 
@@ -147,7 +144,8 @@ def open_workspace(
         folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()
         if segments_dir and not folder.is_dir():
             raise SegmentError(f"segments folder not found: {folder}")
-        return Workspace(shop, features, _catalog(shop, features, folder), folder)
+        columns = {row[0]: row[1] for row in shop.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
+        return Workspace(shop, features, _catalog(columns, shop, features, folder), folder)
     except BaseException:
         shop.close()
         raise
