@@ -14,14 +14,20 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Never touch the real cache, config or segments folders of whoever runs the tests."""
+def _isolated_user_dirs(tmp_path_factory):
+    """Never touch the real cache, config or segments folders of whoever runs the tests.
+
+    Its own MonkeyPatch, not the test's ``monkeypatch``: a test that calls
+    ``monkeypatch.undo()`` to lift its own patches would otherwise lift these too, and the
+    rest of it would write into the real cache folder."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("SEGTUI_CACHE_DIR", str(home / "cache"))
-    monkeypatch.setenv("SEGTUI_CONFIG_DIR", str(home / "config"))
-    monkeypatch.setenv("SEGTUI_SEGMENTS_DIR", str(home / "segments"))
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEGTUI_CACHE_DIR", str(home / "cache"))
+        patch.setenv("SEGTUI_CONFIG_DIR", str(home / "config"))
+        patch.setenv("SEGTUI_SEGMENTS_DIR", str(home / "segments"))
+        patch.setenv("NO_COLOR", "1")
+        patch.setenv("COLUMNS", "200")
+        yield
 
 
 def make_duckdb(path: Path, tables: dict[str, str]) -> Path:
