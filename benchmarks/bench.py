@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -251,7 +252,7 @@ def w_export(args) -> dict:
     where = "TRUE" if rows >= total else f"customer_id <= {cut!r}"
     folder = Path(tempfile.mkdtemp(prefix="segtui-bench-"))
     out = folder / f"members.{args.format}"
-    times = timed(lambda: export_members(ws.con, where, out, force=True), args.runs)
+    times = timed(lambda: export_members(ws.con, where, out, force=True, rows_sorted=ws.features.rows_sorted), args.runs)
     options = "FORMAT parquet, COMPRESSION zstd" if args.format == "parquet" else "FORMAT csv, HEADER true"
     plain = folder / f"plain.{args.format}"
     base = timed(lambda: ws.con.execute(f"COPY (SELECT * FROM customer_features WHERE {where}) TO '{plain}' ({options})"), args.runs)
@@ -411,20 +412,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", default="parquet")
     args = parser.parse_args(argv)
 
-    if args.worker:
-        os.environ.setdefault("SEGTUI_CACHE_DIR", tempfile.mkdtemp(prefix="segtui-bench-cache-"))
-        result = WORKERS[args.worker](args)
-        result["rss_mb"] = peak_rss_mb()
-        print(json.dumps(result, default=str))
-        return 0
+    # One cache folder per run (a worker started by hand gets its own), outside the user's real
+    # cache: the reopen figures find the entries the first open wrote, the user's cache is left
+    # alone, and the folder (~100 MB per million customers) is removed at the end.
+    if not args.worker and args.data is None:  # the shops live in the real cache folder, reused
+        from segtui.locations import cache_dir
 
-    from segtui.locations import cache_dir
+        args.data = cache_dir() / "bench"
+    own_cache = "SEGTUI_CACHE_DIR" not in os.environ or not args.worker
+    if own_cache:
+        os.environ["SEGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="segtui-bench-cache-")
+    try:
+        if args.worker:
+            result = WORKERS[args.worker](args)
+            result["rss_mb"] = peak_rss_mb()
+            print(json.dumps(result, default=str))
+            return 0
+        return measure(args)
+    finally:
+        if own_cache:
+            shutil.rmtree(os.environ["SEGTUI_CACHE_DIR"], ignore_errors=True)
+
+
+def measure(args) -> int:
+    """Every figure, each in a worker process (see run_worker), and the tables."""
     from segtui.resources import sample_data_dir
 
-    data = args.data or cache_dir() / "bench"
-    # One cache folder for the whole run, outside the user's real cache: the reopen figures
-    # then find the entries the first open wrote, and the user's cache is left alone.
-    os.environ["SEGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="segtui-bench-cache-")
+    data = args.data
     sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers})
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     shops = {}

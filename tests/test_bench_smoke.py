@@ -7,6 +7,7 @@ that its numbers are there and that the tables are printed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,15 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
 def test_the_benchmark_runs_at_5000_customers(tmp_path):
     out = tmp_path / "results.json"
+    scratch = tmp_path / "tmp"  # the run's own feature cache folder goes here and must go away
+    scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(BENCH), "--customers", "5000", "--curve", "1000", "--runs", "1",
          "--pandas-at", "1000", "--data", str(tmp_path / "shops"), "--in-process", "--json", str(out)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(scratch)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert list(scratch.iterdir()) == []
     assert "| figure | segtui min |" in result.stdout
     assert "| customers | full build (min) |" in result.stdout
     data = json.loads(out.read_text())
