@@ -267,7 +267,7 @@ def export(
     ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
     try:
         label, sql = _selection(ws, where, segment)
-        n = export_members(ws.con, sql, out_file, wanted, force)
+        n = export_members(ws.con, sql, out_file, wanted, force, rows_sorted=ws.features.rows_sorted)
     finally:
         ws.close()
     err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)

@@ -208,3 +208,42 @@ def test_cli_no_cache_and_cache_clear(shop, capsys):
     code, _, err = cli(capsys, "cache", "clear")
     assert code == 0 and "removed 1" in err
     assert cache.entries() == []
+
+
+def test_entries_keep_their_rows_in_customer_order_and_say_so(tmp_path, builds):
+    """A cache entry is stored sorted by customer_id, so exports from it need no sort; a fresh
+    build's rows come out of hash joins in any order and are not taken for sorted."""
+    scrambled = "SELECT i AS order_id, (i * 2654435761) % 1000000007 AS customer_id, " \
+                "TIMESTAMP '2026-01-01' + i * INTERVAL 1 MINUTE AS ordered_at, 10.0 AS total FROM range(1, 4001) AS r(i)"
+    shop = make_duckdb(tmp_path / "big.duckdb", {"orders": scrambled})
+
+    def scan_order(ws) -> list[int]:
+        return [r[0] for r in ws.con.execute("SELECT customer_id FROM customer_features").fetchall()]
+
+    fresh = open_workspace(shop)
+    try:
+        assert not fresh.features.rows_sorted
+        built = scan_order(fresh)
+        assert built != sorted(built)       # else this test could not tell a sorted entry apart
+    finally:
+        fresh.close()
+    cached = open_workspace(shop)
+    try:
+        assert cached.features.rows_sorted and len(builds) == 1
+        assert scan_order(cached) == sorted(built)
+    finally:
+        cached.close()
+    [entry] = cache.entries()
+    sidecar = next(p for p in entry.files if p.suffix == cache.SIDECAR)
+    sidecar.write_text(sidecar.read_text().replace('"order": "customer_id", ', ""))  # an older entry
+    older = open_workspace(shop)
+    try:
+        assert not older.features.rows_sorted and len(builds) == 1
+    finally:
+        older.close()
+
+
+def test_a_test_undoing_its_patches_stays_out_of_the_real_cache(monkeypatch, tmp_path_factory):
+    monkeypatch.setenv("SEGTUI_SOMETHING", "1")
+    monkeypatch.undo()
+    assert Path(os.environ["SEGTUI_CACHE_DIR"]).is_relative_to(tmp_path_factory.getbasetemp())

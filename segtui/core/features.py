@@ -87,6 +87,11 @@ class FeatureSet:
     as_of: date
     available: tuple[Field, ...]
     unavailable: dict[str, str] = dataclass_field(default_factory=dict)
+    #: The table's rows are in customer_id order, so a plain scan yields them sorted (DuckDB
+    #: keeps insertion order) and an export need not sort them again. True for a cache entry
+    #: (stored sorted), False for a fresh build (its rows come out of hash joins in any order).
+    #: Not part of equality: the same features in another row order are the same features.
+    rows_sorted: bool = dataclass_field(default=False, compare=False)
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -638,8 +638,8 @@ class SegtuiApp(App):
             return
         sql = selection.sql
         self.say(f"exporting to {request.path}…")
-        self._run_query("export", lambda ws, cursor: (export_members(cursor, sql, request.path, request.columns,
-                                                                     request.force), request.path), track=False)  # fmt: skip
+        self._run_query("export", lambda ws, cursor: (export_members(cursor, sql, request.path, request.columns, request.force,
+                                                                     rows_sorted=ws.features.rows_sorted), request.path), track=False)  # fmt: skip
 
     def _done_export(self, message: WorkDone) -> None:
         if message.error:
