@@ -215,6 +215,23 @@ def test_cycles_break_every_member_and_only_them(tmp_path):
     assert errors["Self"] == "segment cycle: Self -> Self"
 
 
+def test_finding_one_segment_compiles_what_it_reads_and_still_sees_cycles(tmp_path):
+    """A headless count compiles only the segment asked for (and what it reads)."""
+    files = {
+        "a.sql": "-- name: A\nin_segment('B') AND orders > 1\n",
+        "b.sql": "-- name: B\nin_segment('a')\n",
+        "d.sql": "-- name: D\nin_segment('b')\n",
+        "ok.sql": "-- name: Fine\norders > 1\n",
+        "typo.sql": "-- name: Typo\nordrs > 1\n",
+    }
+    catalog = catalog_from(tmp_path, files)
+    assert catalog.find("fine").sql == '"orders" > 1'
+    assert "compiled" not in vars(catalog)                 # nothing else was compiled for it
+    assert catalog.find("d").error == "segment 'B' is broken (segment cycle: B -> A -> B) at column 1"
+    assert catalog.find("B").error == "segment cycle: B -> A -> B"
+    assert catalog.find("typo").error.startswith("unknown field 'ordrs'")
+
+
 def test_unknown_segment_in_filter_suggests(tmp_path):
     catalog = catalog_from(tmp_path, {"best.sql": "-- name: Best customers\norders > 4\n"})
     with pytest.raises(FilterError) as caught:
