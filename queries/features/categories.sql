@@ -2,26 +2,21 @@
 -- items (sum of quantity) bought, ties broken by spend (quantity * price paid, the product's
 -- list price when the line has none), then by name ascending; category_count is the number of
 -- distinct categories bought. Products without a category are ignored.
--- The lines are grouped by (customer, category number), an integer (DENSE_RANK of the name,
+-- The lines are grouped by (customer, category number), an integer (base_products.sql: DENSE_RANK of the name,
 -- so its order is the names' order): ~25% cheaper than grouping by the name at a million
 -- customers. The pick is one aggregate per customer over those sums: ARG_MIN over the key
 -- (-items, -spend, category number); the name is looked up afterwards.
 -- needs: orders, order_items, products
 -- needs_columns: products.category
 CREATE OR REPLACE TEMP TABLE feature_categories AS
-WITH categorised AS (
-    SELECT product_id, price, category, DENSE_RANK() OVER (ORDER BY category) AS category_no
-    FROM products
-    WHERE category IS NOT NULL
-),
-bought AS (
+WITH bought AS (
     SELECT
         i.customer_id,
         p.category_no,
         SUM(i.quantity) AS items,
         SUM(i.quantity * COALESCE(i.price, p.price, 0)) AS spend
     FROM items_asof AS i
-    JOIN categorised AS p ON p.product_id = i.product_id
+    JOIN categorised_products AS p ON p.product_id = i.product_id
     GROUP BY i.customer_id, p.category_no
 ),
 picked AS (
@@ -34,4 +29,4 @@ picked AS (
 )
 SELECT picked.customer_id, names.category AS favorite_category, picked.category_count
 FROM picked
-JOIN (SELECT DISTINCT category_no, category FROM categorised) AS names ON names.category_no = picked.category_no;
+JOIN (SELECT DISTINCT category_no, category FROM categorised_products) AS names ON names.category_no = picked.category_no;

@@ -6,18 +6,13 @@
 -- customer's two years. Such a view is 0 to 7 days older than the order (days_ago counts back
 -- from the as-of date), so it lies in the order's 7-day bucket, FLOOR(days_ago / 7), or the
 -- next one: each line is looked for in those two buckets and the join key includes the bucket.
--- The category and the week are packed into one integer bucket (category number * 10^8 +
+-- The category (its number, base_products.sql) and the week are packed into one integer bucket (category number * 10^8 +
 -- week; days_ago >= 0, so weeks stay far below 10^8): integer keys hash and compare faster
 -- than the category text, which makes the 27M-row probe ~25% cheaper.
 -- needs: orders, events, order_items, products
 -- needs_columns: events.product_id, products.category, products.price
 CREATE OR REPLACE TEMP TABLE feature_pricier AS
-WITH categorised AS (
-    SELECT product_id, price, DENSE_RANK() OVER (ORDER BY category) AS category_no
-    FROM products
-    WHERE category IS NOT NULL
-),
-bought AS (
+WITH bought AS (
     SELECT
         i.customer_id,
         i.ordered_at,
@@ -25,7 +20,7 @@ bought AS (
         i.product_id,
         COALESCE(i.price, p.price) AS paid
     FROM items_asof AS i
-    JOIN categorised AS p ON p.product_id = i.product_id
+    JOIN categorised_products AS p ON p.product_id = i.product_id
 ),
 viewed AS (
     SELECT
@@ -35,7 +30,7 @@ viewed AS (
         e.product_id,
         p.price
     FROM events_asof AS e
-    JOIN categorised AS p ON p.product_id = e.product_id
+    JOIN categorised_products AS p ON p.product_id = e.product_id
     WHERE e.type = 'product_view' AND p.price IS NOT NULL
 ),
 bought_weeks AS (

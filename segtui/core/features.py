@@ -236,6 +236,7 @@ _BASES: dict[str, str] = {
     "reviews": "base_reviews.sql",
     "returns": "base_returns.sql",
     "order_items": "base_items.sql",
+    "products": "base_products.sql",
 }
 
 # An empty stand-in for the base of a table the shop lacks, so that families which only draw on
