@@ -517,7 +517,9 @@ def build_features(
     run = [name for name in _FAMILIES if name in wanted]
 
     bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
-    steps = len(bases) + len(run) + 1  # until the files are chosen: columns files take no step
+    value_columns = {c for family in run for c in chosen[family][0].value_counts}
+    # + the value lists, the final join; until the files are chosen (columns files take no step)
+    steps = len(bases) + bool(value_columns) + len(run) + 1
     created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
     done = 0
     restore = _bound_memory(con)
@@ -536,11 +538,14 @@ def build_features(
         # The value-count files run when their columns have few values, else the next file.
         con.execute(_VALUE_MODE_MACRO)
         created.append(("MACRO", "value_mode"))
-        values = count_values(con, {c for family in run for c in chosen[family][0].value_counts})
+        if value_columns:  # a distinct scan per column: ~0.5 s at a million customers
+            report("features: value lists", done / steps)
+            done += 1
+        values = count_values(con, value_columns)
         files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
                  for family in run}
         values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
-        steps = len(bases) + sum(not files[family].is_columns for family in run) + 1
+        steps = len(bases) + bool(value_columns) + sum(not files[family].is_columns for family in run) + 1
         for family in run:
             if files[family].is_columns:
                 continue  # computed in the final join
