@@ -92,6 +92,80 @@ def test_finding_the_value_lists_is_a_step_of_its_own(shop, builds):
     assert [f for _, f in seen] == sorted(f for _, f in seen)
 
 
+def test_the_progress_fraction_moves_with_time_not_with_the_step_count(shop, builds):
+    """Eight as-of steps take milliseconds, the order lines' join and the families seconds: by
+    count the bar stood at 43% when the first family began (3 s into a 17 s build at 1M).
+    By the steps' measured costs it stands near 10% there and leaves the copy into the cache
+    its share at the end."""
+    seen: list[tuple[str, float]] = []
+    open_workspace(shop, progress=lambda step, fraction: seen.append((step, fraction))).close()
+    at = dict(seen)
+    assert [f for _, f in seen] == sorted(f for _, f in seen)
+    assert at["features: core"] < 0.2  # by count: 4 of 12 steps done here (9 of 21 with every table)
+    assert 0.5 < at["features: joining"] < 1 - W.STORE_SHARE
+    assert at["features: saving to the cache"] == pytest.approx(1 - W.STORE_SHARE)
+    seen.clear()
+    open_workspace(shop, use_cache=False, progress=lambda step, fraction: seen.append((step, fraction))).close()
+    assert seen[-1] == ("features: done", 1.0) and dict(seen)["features: joining"] > at["features: joining"]
+
+
+def test_a_store_left_for_later_writes_the_entry_the_next_open_reads(shop, builds):
+    """The explorer shows the counts of a fresh build first and copies it into the cache after."""
+    ws = open_workspace(shop, store_later=True)
+    try:
+        assert cache.entries() == [] and ws.pending_store is not None
+        cursor = ws.con.cursor()
+        assert ws.pending_store(cursor) is not None
+        cursor.close()
+        expected = table(ws)
+    finally:
+        ws.close()
+    [entry] = cache.entries()
+    assert entry.complete
+    steps: list[str] = []
+    ws = open_workspace(shop, store_later=True, progress=lambda step, fraction: steps.append(step))
+    try:
+        assert steps == ["features: from cache"] and ws.pending_store is None and table(ws) == expected
+    finally:
+        ws.close()
+    assert len(builds) == 1
+    assert open_workspace(shop, use_cache=False, store_later=True).pending_store is None
+
+
+def test_a_failed_or_interrupted_store_leaves_no_file(shop, builds):
+    """A store whose connection fails midway (an interrupt says so the same way: a DuckDB error)
+    returns None, and neither the entry nor its temp files remain."""
+    ws = open_workspace(shop, store_later=True)
+    try:
+        cursor = ws.con.cursor()
+        cursor.close()
+        assert ws.pending_store(cursor) is None
+    finally:
+        ws.close()
+    folder = cache.features_cache_dir()
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_temp_files_of_a_killed_write_are_removed_once_stale(shop, builds):
+    """A process killed while writing an entry leaves temp files that are no entry: the next
+    write removes them once they are an hour old, and leaves a younger one (a write in progress)."""
+    folder = cache.features_cache_dir()
+    folder.mkdir(parents=True)
+    old = folder / ".0123abcd.k7g14uua.duckdb.tmp"
+    old_wal = folder / ".0123abcd.k7g14uua.duckdb.tmp.wal"
+    young = folder / ".4567ef.x1y2z3.duckdb.tmp"
+    for path in (old, old_wal, young):
+        path.write_bytes(b"x" * 1000)
+    stale = os.path.getmtime(old) - cache.STALE_TEMP_SECONDS - 60
+    for path in (old, old_wal):
+        os.utime(path, (stale, stale))
+    open_workspace(shop).close()
+    assert not old.exists() and not old_wal.exists() and young.exists()
+    assert len(cache.entries()) == 1
+    cache.clear()
+    assert list(folder.iterdir()) == []
+
+
 def test_a_changed_source_is_never_served_stale(shop, builds):
     _, before, n_before = snapshot(shop)
     con = duckdb.connect(str(shop))

@@ -54,6 +54,10 @@ from segtui.resources import queries_dir
 #: Bump when the meaning of a cached table changes without any feature SQL changing.
 CACHE_VERSION = 2  # 2: entries are stored in customer_id order
 
+#: A temp file this old belongs to no write in progress (one takes seconds even at 10M
+#: customers): its writer was killed, and the next write removes it.
+STALE_TEMP_SECONDS = 3600
+
 #: The default bound on the cache folder; SEGTUI_CACHE_MAX_BYTES overrides it.
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
@@ -184,12 +188,16 @@ def load_features(shop: Shop, as_of: date, key: str | None = None) -> FeatureSet
     return feature_set
 
 
-def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None) -> Path | None:
+def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> Path | None:
     """Write the connection's ``customer_features`` as a cache entry; None when it could not be.
 
     Best effort by design: a full disk or a read-only cache folder costs the next open a
-    rebuild, not this command its result.
+    rebuild, not this command its result. ``con``: a cursor of ``shop.con`` to write with (the
+    explorer's store runs beside its queries); an interrupt of it stops the copy and leaves
+    no file behind.
     """
+    con = con or shop.con
     key = key or cache_key(shop, feature_set.as_of)
     folder = features_cache_dir()
     table_file, sidecar = _paths(key, folder)
@@ -201,13 +209,13 @@ def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None) 
         tmp_table = Path(name)
         tmp_table.unlink()  # DuckDB creates the database file itself
         writer = f"{ATTACHED}_out"
-        shop.con.execute(f"ATTACH {quote_str(str(tmp_table))} AS {writer}")
+        con.execute(f"ATTACH {quote_str(str(tmp_table))} AS {writer}")
         try:
-            shop.con.execute(
+            con.execute(
                 f"CREATE TABLE {writer}.{FEATURE_TABLE} AS SELECT * FROM {FEATURE_TABLE} ORDER BY customer_id"
             )
         finally:
-            shop.con.execute(f"DETACH {writer}")
+            con.execute(f"DETACH {writer}")
         meta = {
             "key": key,
             "source": str(shop.path),
@@ -215,7 +223,7 @@ def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None) 
             "columns": list(feature_set.columns),
             "order": "customer_id",
             "unavailable": feature_set.unavailable,
-            "rows": shop.con.execute(f"SELECT count(*) FROM {FEATURE_TABLE}").fetchone()[0],
+            "rows": con.execute(f"SELECT count(*) FROM {FEATURE_TABLE}").fetchone()[0],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
@@ -294,8 +302,20 @@ def entries(folder: Path | None = None) -> list[CacheEntry]:
 
 def evict(limit: int, keep: str | None = None, folder: Path | None = None) -> int:
     """Delete the least recently used entries until the folder holds at most ``limit`` bytes
-    (the entry ``keep``, just written, stays even when it alone is larger). Returns bytes freed."""
+    (the entry ``keep``, just written, stays even when it alone is larger), and the temp files of
+    writes that died (a killed process) once they are :data:`STALE_TEMP_SECONDS` old: they are
+    no entry and would never go otherwise. Returns bytes freed."""
     freed, total = 0, 0
+    folder = folder or features_cache_dir()
+    now = time.time()
+    for path in _temp_files(folder):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if now - stat.st_mtime > STALE_TEMP_SECONDS:
+            _remove(path)
+            freed += stat.st_size
     for entry in entries(folder):
         if entry.key == keep or total + entry.size <= limit:
             total += entry.size
@@ -313,7 +333,14 @@ def clear(folder: Path | None = None) -> tuple[int, int]:
     removed = entries(folder)
     for entry in removed:
         _remove(*entry.files)
-    for path in folder.iterdir():
-        if path.name.startswith(".") and (path.name.endswith(".tmp") or path.name.endswith(".tmp.wal")):
-            _remove(path)
+    for path in _temp_files(folder):
+        _remove(path)
     return len(removed), sum(e.size for e in removed)
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    """The temp files of entries being written (or whose writer died) in ``folder``."""
+    if not folder.is_dir():
+        return []
+    return [path for path in folder.iterdir()
+            if path.name.startswith(".") and (path.name.endswith(".tmp") or path.name.endswith(".tmp.wal"))]

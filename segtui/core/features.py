@@ -271,6 +271,39 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
 
+# What each build step costs, in seconds at a million customers (min of 3 builds, benchmark run
+# of 2026-11-25 00:06, benchmarks/README.md). The progress fraction moves by these weights, not
+# by the number of steps, so the bar runs roughly evenly in time: by count, the eight as-of
+# steps (milliseconds, bar the order lines' join) took 40% of the bar in the first 3 s of a 17 s
+# build. A step not listed (a fallback file) weighs _OTHER_STEP; only the proportions matter.
+_STEP_SECONDS = {
+    "as-of data: customers": 0.27, "as-of data: items": 1.2, "features: value lists": 0.22,
+    "features: core": 1.59, "features: events": 2.37, "features: universe": 0.42,
+    "features: rfm": 0.52, "features: order_profile": 1.74, "features: categories": 1.05,
+    "features: views_unbought": 0.45, "features: pricier": 3.16, "features: devices": 0.2,
+    "features: reviews": 0.12, "features: returns": 0.4, "features: joining": 2.33,
+}
+_OTHER_STEP = 0.1
+_BASE_STEP = 0.005  # an as-of view: created, not computed
+
+
+class _Steps:
+    """Reports each step's start with the fraction of the planned work done before it."""
+
+    def __init__(self, report: Progress, names: list[str]) -> None:
+        self.report = report
+        self.weights = {name: _STEP_SECONDS.get(name, _BASE_STEP if name.startswith("as-of") else _OTHER_STEP)
+                        for name in names}
+        self.done = 0.0
+
+    def start(self, name: str) -> None:
+        self.report(name, min(self.done / sum(self.weights.values()), 1.0))
+        self.done += self.weights[name]
+
+    def skip(self, name: str) -> None:
+        """A planned step that turned out to need no work (a columns file)."""
+        self.weights.pop(name, None)
+
 _HEADER = re.compile(r"^--\s*(needs|needs_columns|value_counts|reads)\s*:(.*)$", re.MULTILINE)
 # A columns file is one SELECT list without FROM (see _Query.columns).
 _COLUMNS = re.compile(r"^SELECT\b(.*?);?\s*\Z", re.MULTILINE | re.DOTALL)
@@ -518,18 +551,18 @@ def build_features(
 
     bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
     value_columns = {c for family in run for c in chosen[family][0].value_counts}
-    # + the value lists, the final join; until the files are chosen (columns files take no step)
-    steps = len(bases) + bool(value_columns) + len(run) + 1
+    base_steps = [f"as-of data: {file.removeprefix('base_').removesuffix('.sql')}" for file in bases]
+    # Every family is a step until its file is chosen (a columns file takes none).
+    steps = _Steps(report, base_steps + ["features: value lists"] * bool(value_columns)
+                   + [f"features: {family}" for family in run] + ["features: joining"])
     created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
-    done = 0
     restore = _bound_memory(con)
     try:
-        for file in bases:
+        for file, step in zip(bases, base_steps):
             query = load_query(file)
-            report(f"as-of data: {file.removeprefix('base_').removesuffix('.sql')}", done / steps)
+            steps.start(step)
             con.execute(render(query.sql, as_of))
             created.extend(query.creates)
-            done += 1
         id_type = _id_type(con)
         for table, (name, columns) in _EMPTY_BASES.items():
             if table not in tables:
@@ -539,20 +572,20 @@ def build_features(
         con.execute(_VALUE_MODE_MACRO)
         created.append(("MACRO", "value_mode"))
         if value_columns:  # a distinct scan per column: ~0.5 s at a million customers
-            report("features: value lists", done / steps)
-            done += 1
+            steps.start("features: value lists")
         values = count_values(con, value_columns)
         files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
                  for family in run}
         values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
-        steps = len(bases) + bool(value_columns) + sum(not files[family].is_columns for family in run) + 1
         for family in run:
             if files[family].is_columns:
-                continue  # computed in the final join
-            report(f"features: {family}", done / steps)
+                steps.skip(f"features: {family}")  # computed in the final join
+        for family in run:
+            if files[family].is_columns:
+                continue
+            steps.start(f"features: {family}")
             con.execute(render(files[family].sql, as_of, values))
             created.extend(files[family].creates)
-            done += 1
         # The bases (the order lines above all: ~14M rows at a million customers) are done
         # with: freeing their memory before the final join keeps it from spilling.
         bases_done = [(kind, name) for kind, name in created if kind in ("TABLE", "VIEW")
@@ -560,7 +593,7 @@ def build_features(
         for kind, name in bases_done:
             con.execute(f"DROP {kind} IF EXISTS {name}")
         created = [item for item in created if item not in bases_done]
-        report("features: joining", done / steps)
+        steps.start("features: joining")
         con.execute(_final_sql(available, {family: files[family] for family in run}, as_of, values))
     finally:
         for kind, name in reversed(created):
