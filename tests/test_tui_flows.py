@@ -401,3 +401,82 @@ async def test_failed_first_load_says_why(tmp_path):
         await wait_for(pilot, lambda: "could not open" in static_text(app, "#loading-step"))
         await pilot.press("q")
     assert not app.is_running
+
+
+async def test_a_fresh_build_is_stored_after_its_counts_are_shown(tui_shop, monkeypatch):
+    """The copy into the cache (~2 s at a million customers) holds nothing up: the counts show
+    while it runs, q quits at once, a workspace retired meanwhile stays open until its copy
+    ends, and the entry then serves the next open."""
+    import duckdb
+
+    from segtui.core import cache
+
+    started, release = threading.Event(), threading.Event()
+    real = cache.store_features
+
+    def held(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "store_features", held)
+
+    def is_open(ws) -> bool:
+        try:
+            ws.con.execute("SELECT count(*) FROM customer_features").fetchone()
+            return True
+        except duckdb.Error:
+            return False
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        assert started.is_set() and app.extras.counts.total > 0 and cache.entries() == []
+        old = app.ws
+        app.ready.clear()
+        await pilot.press("r")  # reopen: the first workspace is retired while its copy waits
+        await wait_ready(pilot)
+        assert app.ws is not old and is_open(old)
+        release.set()
+        await wait_for(pilot, lambda: not is_open(old))
+        await pilot.press("q")
+    assert all(done.wait(30) for done in app.stores)
+    [entry] = cache.entries()
+    steps: list[str] = []
+    open_workspace(tui_shop, AS_OF, progress=lambda step, fraction: steps.append(step)).close()
+    assert steps == ["features: from cache"]
+
+
+def test_closing_waits_for_the_copy_into_the_cache_and_ctrl_c_skips_it(capsys):
+    """After q, run_app lets a copy in progress finish (saying so on stderr); Ctrl-C there
+    interrupts the copy and still waits for it to stop (the shop is closed after)."""
+    from types import SimpleNamespace
+
+    from segtui.tui.app import wait_for_stores
+
+    copied = threading.Event()
+    threading.Timer(0.3, copied.set).start()
+    wait_for_stores(SimpleNamespace(stores=[copied], interrupt_stores=None))
+    assert copied.is_set() and "saving the features to the cache" in capsys.readouterr().err
+
+    class Copying(threading.Event):  # Ctrl-C arrives during the first wait
+        waits: list = []
+
+        def wait(self, timeout=None):
+            self.waits.append(timeout)
+            if len(self.waits) == 1:
+                raise KeyboardInterrupt
+            return super().wait(timeout)
+
+    copying = Copying()
+    interrupted = []
+
+    def interrupt():
+        interrupted.append(True)
+        threading.Timer(0.2, copying.set).start()  # the interrupted copy stops a moment later
+
+    wait_for_stores(SimpleNamespace(stores=[copying], interrupt_stores=interrupt))
+    assert interrupted == [True] and copying.is_set() and Copying.waits[1] is not None
+    capsys.readouterr()
+    wait_for_stores(SimpleNamespace(stores=[copied], interrupt_stores=None))  # nothing pending
+    assert capsys.readouterr().err == ""

@@ -17,6 +17,11 @@ Decisions recorded here:
   which is joined when the event loop closes, so ``q`` during a long build would hang until the
   build ended. The progress callback also checks whether the load is still wanted and aborts
   between steps, and ``q`` interrupts running queries (``cursor.interrupt()``).
+- A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
+  million customers), in a daemon thread on its own cursor. ``q`` does not stop it: the
+  explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
+  it), so quitting right after a long build does not throw the build away. A retired
+  workspace is closed only once its copy has ended.
 - The first frame appears at once with a loading pane; a reload (as-of, refresh) keeps the old
   workspace until the new one is ready, so a refused date (before the first order) costs
   nothing: the error is shown and the old view comes back.
@@ -52,7 +57,7 @@ from segtui.errors import SegtuiError
 from segtui.locations import log_file
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
-from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, WorkDone, WorkspaceLoaded
+from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, StoreDone, WorkDone, WorkspaceLoaded
 from segtui.tui.profile import compute_profile
 from segtui.tui.screens.as_of import LATEST, AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
@@ -192,6 +197,9 @@ class SegtuiApp(App):
         self._cursors: set = set()
         self._cursor_lock = threading.Lock()
         self._retired: list = []
+        self._storing: list = []  # workspaces whose fresh build is being copied into the cache
+        self._store_cursors: set = set()
+        self.stores: list[threading.Event] = []  # one per copy into the cache, set when it ends
         self._quitting = False
         self._live_timer = None
         self._select_timer = None
@@ -257,7 +265,8 @@ class SegtuiApp(App):
 
         stamp = source_stamp(self.source)
         try:
-            ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress, snapshot=self.snapshot)
+            ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress,
+                                snapshot=self.snapshot, store_later=True)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -301,6 +310,8 @@ class SegtuiApp(App):
         self._latest = {}  # every result still on its way is now stale
         if old is not None:
             self._retire(old)
+        if self.ws.pending_store is not None:
+            self._store_later(self.ws)
         self._notified_stamp = None
         self.query_one(FilterBar).set_vocabulary(self.extras.vocabulary)
         self._show_header()
@@ -332,12 +343,60 @@ class SegtuiApp(App):
 
     def _close_retired(self) -> None:
         if self._retired and not any(worker.is_running for worker in self.workers):
+            storing = [ws for ws in self._retired if any(ws is other for other in self._storing)]
             for ws in self._retired:
+                if any(ws is other for other in storing):
+                    continue  # closed when its copy into the cache ends (StoreDone)
                 try:
                     ws.close()
                 except Exception:  # noqa: BLE001 - closing is best effort
                     pass
-            self._retired.clear()
+            self._retired = storing
+
+    def _store_later(self, ws) -> None:
+        """Copy ``ws``'s fresh build into the feature cache in a daemon thread (see the module's
+        decisions); the copy is best effort, and a bug in it is logged, never shown as a failure."""
+        store, ws.pending_store = ws.pending_store, None
+        cursor = ws.con.cursor()
+        with self._cursor_lock:
+            self._store_cursors.add(cursor)
+        self._storing.append(ws)
+
+        def run() -> None:
+            try:
+                store(cursor)
+            except Exception:  # noqa: BLE001 - store_features handles I/O and DuckDB errors itself
+                log_exception("saving the feature cache")
+            finally:
+                with self._cursor_lock:
+                    self._store_cursors.discard(cursor)
+                try:
+                    cursor.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._storing = [other for other in self._storing if other is not ws]
+                done.set()
+                self.post_message(StoreDone())
+
+        # An Event, not Thread.join: after a join interrupted by Ctrl-C, Python 3.11 may report
+        # the thread dead while it runs (seen here: the shop then closed under the copy).
+        done = threading.Event()
+        self.stores.append(done)
+        threading.Thread(target=run, daemon=True, name="segtui-store").start()
+
+    def on_store_done(self, message: StoreDone) -> None:
+        self.stores = [done for done in self.stores if not done.is_set()]
+        self._close_retired()
+
+    def interrupt_stores(self) -> None:
+        """Stop the copies into the cache (their temp files are removed): Ctrl-C in run_app."""
+        with self._cursor_lock:
+            cursors = list(self._store_cursors)
+        for cursor in cursors:
+            try:
+                cursor.interrupt()
+            except Exception:  # noqa: BLE001 - best effort
+                pass
 
     # ------------------------------------------------------------------ workers
 
@@ -786,8 +845,28 @@ def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None
     """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
     app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
     app.run()
+    wait_for_stores(app)
     if app.ws is not None:
         try:
             app.ws.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+def wait_for_stores(app: SegtuiApp) -> None:
+    """After the explorer closed: let a copy of a fresh build into the cache finish (seconds at a
+    million customers, and the next open is instant), saying so; Ctrl-C skips it (interrupts
+    the copy, whose temp files go) and still waits for it to stop before the shop is closed."""
+    import sys
+
+    pending = [done for done in app.stores if not done.is_set()]
+    if not pending:
+        return
+    print("segtui: saving the features to the cache for the next open… (Ctrl-C skips)", file=sys.stderr, flush=True)
+    try:
+        for done in pending:
+            done.wait()
+    except KeyboardInterrupt:
+        app.interrupt_stores()
+        for done in pending:
+            done.wait(timeout=30)

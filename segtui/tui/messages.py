@@ -34,6 +34,10 @@ class WorkspaceLoaded(Message):
         self.error = error
 
 
+class StoreDone(Message):
+    """The copy of a fresh build into the feature cache has ended (stored or not)."""
+
+
 class WorkDone(Message):
     """A query finished on ``channel`` ("counts", "profile", "preview", "live", "export", "save")."""
 
