@@ -330,6 +330,34 @@ async def test_q_quits_while_loading(tui_shop):
     assert not app.is_running
 
 
+async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, monkeypatch):
+    """q during a long build: DuckDB's interrupt of the running step is the quit, not an
+    unexpected error for the log (it was written there, with a traceback)."""
+    import duckdb
+
+    import segtui.core.workspace as W
+    from segtui.locations import log_file
+
+    ended = threading.Event()
+
+    def interrupted_build(*args, **kwargs):
+        try:
+            while not app._quitting:
+                threading.Event().wait(0.01)
+            raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(W, "build_features", interrupted_build)
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("q")
+    assert ended.wait(10)
+    threading.Event().wait(0.3)  # the load thread's handler runs after the build returns
+    assert not log_file().exists()
+
+
 async def test_nothing_is_focused_while_loading(tui_shop, monkeypatch):
     """The hidden filter input must not hold the focus (the footer showed its keys)."""
     import segtui.core.workspace as W

@@ -18,7 +18,7 @@ Decisions recorded here:
   build ended. The progress callback also checks whether the load is still wanted and aborts
   between steps, and ``q`` interrupts running queries (``cursor.interrupt()``).
 - A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
-  million customers), in a daemon thread on its own cursor. ``q`` does not stop it: the
+  million customers), in a thread on its own cursor. ``q`` does not stop it: the
   explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
   it), so quitting right after a long build does not throw the build away. A retired
   workspace is closed only once its copy has ended.
@@ -273,6 +273,8 @@ class SegtuiApp(App):
             self.post_message(WorkspaceLoaded(generation, error=str(error)))
             return
         except Exception as error:  # noqa: BLE001 - a bug: log it, show where
+            if self._quitting:  # the build was interrupted on the way out: nothing to report
+                return
             path = log_exception("opening the shop")
             self.post_message(WorkspaceLoaded(generation, error=f"unexpected error ({type(error).__name__}); details in {path}"))
             return
@@ -354,7 +356,7 @@ class SegtuiApp(App):
             self._retired = storing
 
     def _store_later(self, ws) -> None:
-        """Copy ``ws``'s fresh build into the feature cache in a daemon thread (see the module's
+        """Copy ``ws``'s fresh build into the feature cache in a thread (see the module's
         decisions); the copy is best effort, and a bug in it is logged, never shown as a failure."""
         store, ws.pending_store = ws.pending_store, None
         cursor = ws.con.cursor()
@@ -382,7 +384,9 @@ class SegtuiApp(App):
         # the thread dead while it runs (seen here: the shop then closed under the copy).
         done = threading.Event()
         self.stores.append(done)
-        threading.Thread(target=run, daemon=True, name="segtui-store").start()
+        # Not a daemon: a process that ends while DuckDB writes aborts ("exception not
+        # rethrown"), so Python's exit waits for the copy too (tests, the benchmark).
+        threading.Thread(target=run, name="segtui-store").start()
 
     def on_store_done(self, message: StoreDone) -> None:
         self.stores = [done for done in self.stores if not done.is_set()]
