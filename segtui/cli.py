@@ -66,7 +66,7 @@ def _progress():
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description:<29}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     )
     task = progress.add_task("starting", total=1.0)
