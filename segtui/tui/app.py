@@ -370,12 +370,7 @@ class SegtuiApp(App):
             except Exception:  # noqa: BLE001 - store_features handles I/O and DuckDB errors itself
                 log_exception("saving the feature cache")
             finally:
-                with self._cursor_lock:
-                    self._store_cursors.discard(cursor)
-                try:
-                    cursor.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                self._release(self._store_cursors, cursor)
                 self._storing = [other for other in self._storing if other is not ws]
                 done.set()
                 self.post_message(StoreDone())
@@ -394,9 +389,21 @@ class SegtuiApp(App):
 
     def interrupt_stores(self) -> None:
         """Stop the copies into the cache (their temp files are removed): Ctrl-C in run_app."""
+        self._interrupt(self._store_cursors)
+
+    def _release(self, cursors: set, cursor) -> None:
+        """Forget and close a finished query's cursor (from its thread)."""
         with self._cursor_lock:
-            cursors = list(self._store_cursors)
-        for cursor in cursors:
+            cursors.discard(cursor)
+        try:
+            cursor.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+    def _interrupt(self, cursors: set) -> None:
+        with self._cursor_lock:
+            running = list(cursors)
+        for cursor in running:
             try:
                 cursor.interrupt()
             except Exception:  # noqa: BLE001 - best effort
@@ -435,12 +442,7 @@ class SegtuiApp(App):
                 self.post_message(WorkDone(channel, request, result))
             finally:
                 if cursor is not None:
-                    with self._cursor_lock:
-                        self._cursors.discard(cursor)
-                    try:
-                        cursor.close()
-                    except Exception:  # noqa: BLE001
-                        pass
+                    self._release(self._cursors, cursor)
 
         self.run_worker(run, thread=True, group=channel, exit_on_error=False)
         return request
@@ -824,13 +826,7 @@ class SegtuiApp(App):
     async def action_quit(self) -> None:
         """Quit at once: abandon a load in progress, interrupt running queries."""
         self._quitting = True
-        with self._cursor_lock:
-            cursors = list(self._cursors)
-        for cursor in cursors:
-            try:
-                cursor.interrupt()
-            except Exception:  # noqa: BLE001 - best effort
-                pass
+        self._interrupt(self._cursors)
         self.exit()
 
     def say(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
