@@ -358,6 +358,34 @@ async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, 
     assert not log_file().exists()
 
 
+async def test_the_loading_bar_says_how_long_is_left(tui_shop, monkeypatch):
+    """A build at a million customers takes 15-20 s: the bar shows the time left, estimated from
+    its progress (the fractions follow the steps' measured costs, so the estimate holds)."""
+    import segtui.core.workspace as W
+    from textual.widgets._progress_bar import ETAStatus
+
+    gate = threading.Event()
+    real = W.open_workspace
+
+    def slow(source, as_of, mapping, segments_dir, progress, **kwargs):
+        progress("features: core", 0.1)
+        threading.Event().wait(1.2)  # Textual estimates from samples at least a second apart
+        progress("features: events", 0.2)  # 10% per 1.2 s: ~10 s left
+        gate.wait(30)
+        return real(source, as_of, mapping, segments_dir, progress, **kwargs)
+
+    monkeypatch.setattr(W, "open_workspace", slow)
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "events" in plain(app.query_one("#loading-step").content))
+        await pilot.pause(0.3)
+        eta = plain(app.query_one(ETAStatus).render())
+        gate.set()
+        await wait_ready(pilot)
+    left = re.fullmatch(r"00:00:(\d\d)\s*", eta)  # "--:--:--" without an estimate
+    assert left and 3 <= int(left.group(1)) <= 30, eta
+
+
 async def test_nothing_is_focused_while_loading(tui_shop, monkeypatch):
     """The hidden filter input must not hold the focus (the footer showed its keys)."""
     import segtui.core.workspace as W

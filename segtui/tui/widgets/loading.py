@@ -12,7 +12,7 @@ class LoadingPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="loading-title")
         with Center(id="loading-center"):
-            yield ProgressBar(total=1.0, show_eta=False, id="loading-bar")
+            yield ProgressBar(total=1.0, show_eta=True, id="loading-bar")
         yield Static(id="loading-step")
 
     def start(self, title: str) -> None:
