@@ -13,6 +13,28 @@ import duckdb
 import pytest
 
 
+_USER_DIRS = ("SEGTUI_CACHE_DIR", "SEGTUI_CONFIG_DIR", "SEGTUI_SEGMENTS_DIR")
+
+
+@contextlib.contextmanager
+def _user_dirs_under(home: Path):
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _USER_DIRS:
+            patch.setenv(name, str(home / name.removeprefix("SEGTUI_").removesuffix("_DIR").lower()))
+        patch.setenv("NO_COLOR", "1")
+        patch.setenv("COLUMNS", "200")
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_session_dirs(tmp_path_factory):
+    """The same isolation for module- and session-scoped fixtures, which pytest sets up before
+    any function-scoped one: a module fixture that ran ``segtui segments`` or opened a
+    workspace wrote its feature cache entry into the real cache folder."""
+    with _user_dirs_under(tmp_path_factory.mktemp("session-home")):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory):
     """Never touch the real cache, config or segments folders of whoever runs the tests.
@@ -20,13 +42,7 @@ def _isolated_user_dirs(tmp_path_factory):
     Its own MonkeyPatch, not the test's ``monkeypatch``: a test that calls
     ``monkeypatch.undo()`` to lift its own patches would otherwise lift these too, and the
     rest of it would write into the real cache folder."""
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEGTUI_CACHE_DIR", str(home / "cache"))
-        patch.setenv("SEGTUI_CONFIG_DIR", str(home / "config"))
-        patch.setenv("SEGTUI_SEGMENTS_DIR", str(home / "segments"))
-        patch.setenv("NO_COLOR", "1")
-        patch.setenv("COLUMNS", "200")
+    with _user_dirs_under(tmp_path_factory.mktemp("home")):
         yield
 
 

@@ -331,3 +331,15 @@ def test_a_test_undoing_its_patches_stays_out_of_the_real_cache(monkeypatch, tmp
     monkeypatch.setenv("SEGTUI_SOMETHING", "1")
     monkeypatch.undo()
     assert Path(os.environ["SEGTUI_CACHE_DIR"]).is_relative_to(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def folders_seen_by_a_module_fixture() -> dict[str, str | None]:
+    """Module fixtures are set up before function-scoped ones (test_cli's runs `segtui segments`
+    in one, test_tui_flows opens a workspace in one)."""
+    return {name: os.environ.get(name) for name in ("SEGTUI_CACHE_DIR", "SEGTUI_CONFIG_DIR", "SEGTUI_SEGMENTS_DIR")}
+
+
+def test_wider_scoped_fixtures_stay_out_of_the_real_folders(folders_seen_by_a_module_fixture, tmp_path_factory):
+    for name, value in folders_seen_by_a_module_fixture.items():
+        assert value and Path(value).is_relative_to(tmp_path_factory.getbasetemp()), name
