@@ -281,6 +281,7 @@ def w_tui(args) -> dict:
     async def measure_segtui():
         start = time.perf_counter()
         app = SegtuiApp(Path(args.shop))
+        apps.append(app)
         async with app.run_test(size=(120, 40)) as pilot:
             frame = time.perf_counter() - start
             while not app.ready.is_set():
@@ -300,9 +301,19 @@ def w_tui(args) -> dict:
         async with Minimal().run_test(size=(120, 40)):
             return time.perf_counter() - start
 
-    frames, counts, base = [], [], []
+    frames, counts, base, apps = [], [], [], []
     for _ in range(args.runs):
-        f, c = asyncio.run(measure_segtui())
+        cold = getattr(args, "cold", 0) and tempfile.mkdtemp(prefix="cold-", dir=os.environ["SEGTUI_CACHE_DIR"])
+        if cold:  # an empty cache folder: the first open builds, and copies into it after the counts
+            os.environ["SEGTUI_CACHE_DIR"] = cold
+        try:
+            f, c = asyncio.run(measure_segtui())
+        finally:
+            if cold:
+                for done in apps[-1].stores if apps else ():
+                    done.wait()
+                os.environ["SEGTUI_CACHE_DIR"] = str(Path(cold).parent)
+                shutil.rmtree(cold, ignore_errors=True)
         frames.append(f)
         counts.append(c)
         base.append(asyncio.run(measure_minimal()))
@@ -410,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shop")
     parser.add_argument("--rows", type=int, default=0)
     parser.add_argument("--format", default="parquet")
+    parser.add_argument("--cold", type=int, default=0, help="tui worker: every run starts with an empty cache")
     args = parser.parse_args(argv)
 
     # One cache folder per run (a worker started by hand gets its own), outside the user's real
@@ -483,10 +495,11 @@ def measure(args) -> int:
             got = raw[key].get("rows", n_rows)
             rows.append(row(f"export {got:,} rows to {fmt}", raw[key], target, base_label="plain COPY"))
     if not args.skip_tui:
-        for label, shop in (("demo shop", sample_data_dir()), (f"{args.customers:,} customers (cached)", big)):
+        for key, label, shop in (("tui_demo", "demo shop", sample_data_dir()),
+                                 ("tui_big", f"{args.customers:,} customers (cached)", big),
+                                 ("tui_big_cold", f"{args.customers:,} customers (first open, empty cache)", big)):
             say(f"explorer on the {label}…")
-            key = "tui_demo" if label == "demo shop" else "tui_big"
-            raw[key] = work("tui", shop)
+            raw[key] = work("tui", shop, cold=int(key == "tui_big_cold"))
             demo = key == "tui_demo"
             rows.append(row(f"explorer first frame, {label}", raw[key], TARGETS["tui_demo_frame"] if demo else None,
                             base_label="minimal Textual app"))

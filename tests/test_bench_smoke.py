@@ -36,5 +36,6 @@ def test_the_benchmark_runs_at_5000_customers(tmp_path):
     assert [p["customers"] for p in data["curve"]] == [1000, 5000]
     figures = " ".join(r["figure"] for r in data["rows"])
     for name in ("feature build", "reopen with cache", "all built-in counts", "ad-hoc", "export",
-                 "explorer first frame", "explorer counts visible", "segtui help", "segtui count"):
+                 "explorer first frame", "explorer counts visible", "first open, empty cache", "segtui help",
+                 "segtui count"):
         assert name in figures, name
