@@ -359,18 +359,20 @@ class SegtuiApp(App):
         """Copy ``ws``'s fresh build into the feature cache in a thread (see the module's
         decisions); the copy is best effort, and a bug in it is logged, never shown as a failure."""
         store, ws.pending_store = ws.pending_store, None
-        cursor = ws.con.cursor()
-        with self._cursor_lock:
-            self._store_cursors.add(cursor)
         self._storing.append(ws)
 
         def run() -> None:
+            cursor = None
             try:
+                cursor = ws.con.cursor()  # in the thread: no DuckDB call on the UI thread
+                with self._cursor_lock:
+                    self._store_cursors.add(cursor)
                 store(cursor)
             except Exception:  # noqa: BLE001 - store_features handles I/O and DuckDB errors itself
                 log_exception("saving the feature cache")
             finally:
-                self._release(self._store_cursors, cursor)
+                if cursor is not None:
+                    self._release(self._store_cursors, cursor)
                 self._storing = [other for other in self._storing if other is not ws]
                 done.set()
                 self.post_message(StoreDone())
