@@ -147,18 +147,17 @@ def open_workspace(
             if features is not None and progress is not None:
                 progress("features: from cache", 1.0)
         if features is None:
-            inline = use_cache and not store_later
             build_progress = progress
-            if inline and progress is not None:  # the build's bar leaves room for the copy
+            if use_cache and not store_later and progress is not None:  # room left for the copy
                 build_progress = lambda step, fraction: progress(step, fraction * (1 - STORE_SHARE))  # noqa: E731
             features = build_features(shop.con, day, shop.table_names, shop.present_columns, build_progress)
-            if inline:
+            if use_cache:
+                pending = lambda con: cache.store_features(shop, features, key, con=con)  # noqa: E731
+            if pending is not None and not store_later:
                 if progress is not None:
                     progress("features: saving to the cache", 1 - STORE_SHARE)
-                cache.store_features(shop, features, key)
-            elif use_cache:
-                built = features
-                pending = lambda con: cache.store_features(shop, built, key, con=con)  # noqa: E731
+                pending(shop.con)
+                pending = None
         # --- end feature cache ---
         folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()
         if segments_dir and not folder.is_dir():
