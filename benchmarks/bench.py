@@ -74,12 +74,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
-def timed(fn, runs: int) -> list[float]:
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far, all its threads (DuckDB's included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(fn, runs: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall seconds of each of `runs` calls of fn; with `cpu`, each call's CPU seconds too."""
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         fn()
         times.append(time.perf_counter() - start)
+        if cpu is not None:
+            cpu.append(cpu_seconds() - start_cpu)
     return times
 
 
@@ -136,11 +145,12 @@ def w_build(args) -> dict:
 
         build_features(shop.con, as_of, shop.table_names, shop.present_columns, progress)
 
-    times = timed(once, 1)
+    cpu: list[float] = []
+    times = timed(once, 1, cpu)
     first_rss = peak_rss_mb()  # what one build costs; later runs in this process add allocator residue
-    times += timed(once, args.runs - 1)
+    times += timed(once, args.runs - 1, cpu)
     rows = shop.con.execute("SELECT count(*) FROM customer_features").fetchone()[0]
-    return {"times": times, "rows": rows, "steps": steps, "first_run_rss_mb": first_rss}
+    return {"times": times, "cpu": cpu, "rows": rows, "steps": steps, "first_run_rss_mb": first_rss}
 
 
 def w_build_core(args) -> dict:
@@ -466,6 +476,15 @@ def measure(args) -> int:
     rows.append(row(f"feature build, all features, {args.customers:,} customers", raw["build"], TARGETS["build_full"]))
     if raw["build"].get("first_run_rss_mb"):
         rows[-1]["figure"] += f" (peak RSS of the first build alone: {raw['build']['first_run_rss_mb']:.0f} MB)"
+    # The smaller sizes right after the largest: this VM's speed drifts by up to ~20% over
+    # minutes (the same 1M build took 27 to 33 user CPU seconds on 2026-11-25, with no steal),
+    # so sizes measured far apart give the curve ratios of the drift, not of the code.
+    say("growth curve…")
+    curve = []
+    for n in sizes:
+        result = raw["build"] if n == args.customers else work("build", shops[n])
+        t, c = summary(result.get("times") or []), summary(result.get("cpu") or [])
+        curve.append({"customers": n, "min": t.get("min"), "cpu_min": c.get("min"), "rss_mb": result.get("rss_mb")})
     say("feature build (core) vs hand-written SQL…")
     raw["build_core"] = work("build_core")
     rows.append(row("feature build, core features", raw["build_core"], TARGETS["build_core"], base_label="hand-written DuckDB SQL"))
@@ -513,12 +532,6 @@ def measure(args) -> int:
                 base_label="python -c pass")
         rows.append(r)
 
-    say("growth curve…")
-    curve = []
-    for n in sizes:
-        result = raw["build"] if n == args.customers else work("build", shops[n])
-        t = summary(result.get("times") or [])
-        curve.append({"customers": n, "min": t.get("min"), "rss_mb": result.get("rss_mb")})
     peak = max((r["rss_mb"] or 0) for r in rows)
 
     header = (f"segtui benchmark — {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} CPUs, "
@@ -530,8 +543,8 @@ def measure(args) -> int:
     print()
     print(f"peak RSS over all figures: {peak:.0f} MB (target < {MEMORY_LIMIT_MB} MB: {'yes' if peak < MEMORY_LIMIT_MB else 'no'})")
     print()
-    print("| customers | full build (min) | per 1,000 customers | growth vs previous size | peak RSS |")
-    print("|---|---|---|---|---|")
+    print("| customers | full build (min) | CPU time (min) | per 1,000 customers | growth vs previous size | peak RSS |")
+    print("|---|---|---|---|---|---|")
     previous = None
     for point in curve:
         per_k = point["min"] / point["customers"] * 1000 if point["min"] else None
@@ -539,7 +552,10 @@ def measure(args) -> int:
         if previous and point["min"] and previous["min"]:
             growth = (f"{point['min'] / previous['min']:.1f}× time for "
                       f"{point['customers'] / previous['customers']:.0f}× customers")
-        print(f"| {point['customers']:,} | {fmt_s(point['min'])} | {fmt_s(per_k)} | {growth} | {point['rss_mb'] or 0:.0f} MB |")
+            if point.get("cpu_min") and previous.get("cpu_min"):
+                growth += f" ({point['cpu_min'] / previous['cpu_min']:.1f}× CPU)"
+        print(f"| {point['customers']:,} | {fmt_s(point['min'])} | {fmt_s(point.get('cpu_min'))} | {fmt_s(per_k)} | "
+              f"{growth} | {point['rss_mb'] or 0:.0f} MB |")
         previous = point
     steps = raw["build"].get("steps") or {}
     if steps:

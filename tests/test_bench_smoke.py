@@ -34,6 +34,7 @@ def test_the_benchmark_runs_at_5000_customers(tmp_path):
     for r in data["rows"]:
         assert r["min"] is not None and r["min"] > 0, r["figure"]
     assert [p["customers"] for p in data["curve"]] == [1000, 5000]
+    assert all(p["cpu_min"] > 0 for p in data["curve"]), data["curve"]
     figures = " ".join(r["figure"] for r in data["rows"])
     for name in ("feature build", "reopen with cache", "all built-in counts", "ad-hoc", "export",
                  "explorer first frame", "explorer counts visible", "first open, empty cache", "segtui help",
