@@ -312,6 +312,18 @@ def test_discount_shares():
     assert rows[2]["discount_share"] is None and rows[2]["full_price_share"] is None
 
 
+def test_a_discount_column_without_any_value_means_full_price():
+    """An all-NULL discount column: DuckDB folds `discount > 0` into a NULL constant, whose
+    count_if is NULL; every order is still full price (DESIGN.md)."""
+    shop = Shop(orders=[
+        order(1, 1, "2024-03-01 10:00", discount=None),
+        order(2, 1, "2024-03-02 10:00", discount=None),
+        order(3, 2, "2024-03-03 10:00", discount=None),
+    ])
+    rows = shop.features()
+    assert [(rows[c]["discount_share"], rows[c]["full_price_share"]) for c in (1, 2)] == [(0.0, 1.0), (0.0, 1.0)]
+
+
 def test_timing_features_by_hand():
     shop = Shop(orders=[
         # customer 1: 2024-03-02 is a Saturday, 03-03 a Sunday, 03-05 a Tuesday,

@@ -269,6 +269,22 @@ def test_counts_in_one_query_equal_individual_counts(tmp_path, con):
     assert dict(counts) == {"Repeat": 3, "Carts": 2, "Shoes": 2, "Nobody": 0, "Ratio": 2}
 
 
+def test_a_column_without_any_value_counts_0_and_an_empty_table_counts_0(tmp_path):
+    """DuckDB 2.0.1 folds a condition on an all-NULL column (a shop without a single complaint)
+    into a NULL constant, and count_if(NULL) is NULL: segtui segments crashed on such shops."""
+    catalog = catalog_from(tmp_path, {
+        "a.sql": "-- name: Unset\npreferred_hour <= 30\n",
+        "b.sql": "-- name: Repeat\norders >= 2\n",
+    })
+    nothing_set = features_table(COLUMNS, [(i, i, 1.0, 1, 1.0, "x", False, None) for i in range(1, 4)])
+    counts = count_segments(nothing_set, catalog.compiled)
+    assert dict(counts) == {"Unset": 0, "Repeat": 2} and counts.total == 3 and counts.errors == {}
+    empty = features_table(COLUMNS, ROWS)
+    empty.execute("DELETE FROM customer_features")
+    counts = count_segments(empty, catalog.compiled)
+    assert dict(counts) == {"Unset": 0, "Repeat": 0} and counts.total == 0
+
+
 def test_a_segment_failing_at_run_time_costs_only_its_own_count(tmp_path, con):
     con.execute("INSERT INTO customer_features (customer_id, orders) VALUES (6, 4000000000000000000)")
     catalog = catalog_from(

@@ -1,7 +1,9 @@
 -- The buyer's order habits from a second GROUP BY pass over the as-of order rows (the first,
 -- core.sql, stays lean for the core features). Each aggregate column costs a few percent of
 -- the pass, so it keeps few of them.
--- Discounts (per order row; a NULL discount counts as full price):
+-- Discounts (per order row; a NULL discount counts as full price; the COALESCE because DuckDB
+-- 2.0.1 folds `discount > 0` into a NULL constant when the column is all NULL, and count_if of
+-- that is NULL, not 0):
 --   discount_share = share of rows with discount > 0, full_price_share = 1 - discount_share
 -- Timing (per order row): preferred_hour (0-23) and preferred_weekday (ISO, 1 = Monday) with
 --   the most orders, ties to the earliest; weekend_share (Saturday, Sunday) and holiday_share
@@ -24,7 +26,7 @@ WITH per_customer AS (
     SELECT
         customer_id,
         COUNT(*) AS order_rows,
-        count_if(discount > 0) AS discounted_rows,
+        COALESCE(count_if(discount > 0), 0) AS discounted_rows,
         count_if(order_weekday >= 6) AS weekend_rows,
         count_if(order_month >= 11) AS holiday_rows,
         SUM(CAST(1 AS BIGINT) << (10 * (order_hour % 6))) FILTER (WHERE order_hour < 6) AS hours_0,

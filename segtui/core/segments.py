@@ -344,8 +344,10 @@ def count_segments(
     An interrupt (``con.interrupt()`` from the TUI) is not an error here and propagates.
     """
     usable = [segment for segment in compiled if segment.usable]
+    # COALESCE: DuckDB 2.0.1 folds a condition on a column whose statistics say "all NULL"
+    # (no complaint in the shop, say) into a NULL constant, and count_if of that is NULL, not 0.
     columns = ["count(*) AS total"] + [
-        f"count_if({segment.sql}) AS c{index}" for index, segment in enumerate(usable)
+        f"COALESCE(count_if({segment.sql}), 0) AS c{index}" for index, segment in enumerate(usable)
     ]
     try:
         row = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchone()
