@@ -11,6 +11,8 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -58,18 +60,20 @@ AsOfOpt = Annotated[
 ]
 
 
-def _progress():
-    """A Rich progress bar on stderr, and a callback(step, fraction) that drives it.
+def _progress(total: float | None = 1.0):
+    """A Rich progress bar on stderr, and a callback(step, fraction) that drives it (total
+    None: a pulsing bar, for one step whose length is not known).
 
     Off when stderr is not a terminal: cron mail and CI logs get no bar debris.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    share = [TextColumn("{task.percentage:>3.0f}%")] if total is not None else []
     progress = Progress(
-        TextColumn("{task.description:<29}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description:<29}"), BarColumn(), *share,
         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
     )
-    task = progress.add_task("starting", total=1.0)
+    task = progress.add_task("starting", total=total)
 
     def update(step: str, fraction: float) -> None:
         progress.update(task, description=step, completed=fraction)
@@ -130,18 +134,52 @@ WhereOpt = Annotated[Optional[str], typer.Option("--where", help="A filter expre
 SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name of a built-in or saved segment.")]
 
 
+@contextmanager
 def _workspace(
     source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None, snapshot: bool = False,
     no_cache: bool = False,
-):
+) -> Iterator:
+    """The workspace of a headless command, open for the body of a ``with``, which prints the
+    command's result. A fresh build is copied into the feature cache after that body (~2 s at a
+    million customers: the answer no longer waits for it), also when the body failed (a typo in
+    a filter must not cost the next run its build), but not after Ctrl-C."""
     from segtui.core.workspace import open_workspace
 
     if snapshot:
         err.print(f"reading a snapshot copy of {source} taken now; later writes to it are not seen", markup=False)
     progress, update = _progress()
     with progress:
-        return open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot,
-                              use_cache=not no_cache)
+        ws = open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot,
+                            use_cache=not no_cache, store_later=True)
+    interrupted = False
+    try:
+        yield ws
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc)
+        raise
+    finally:
+        try:
+            if not interrupted:
+                _store_pending(ws)
+        finally:
+            ws.close()
+
+
+def _store_pending(ws) -> None:
+    """Copy a fresh build into the feature cache, with a bar; Ctrl-C skips the copy (the
+    result is out already) and leaves no file behind."""
+    if ws.pending_store is None:
+        return
+    sys.stdout.flush()  # the answer first, also into a pipe
+    progress, update = _progress(total=None)
+    try:
+        with progress:
+            update("features: saving to the cache", 0.0)
+            ws.pending_store(ws.con)
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        if not (isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc)):
+            raise
+        err.print("segtui: skipped saving the features to the cache; the next run builds them again", markup=False)
 
 
 def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
@@ -166,13 +204,15 @@ def fields(
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """Every feature: type, unit, description, the tables it needs, and its range in this shop."""
-    from segtui.core.features import FIELDS, field_stats
+    from segtui.core.features import field_stats
 
-    ws = _workspace(source, as_of, mapping, snapshot=snapshot, no_cache=no_cache)
-    try:
-        stats = field_stats(ws.con, ws.features)
-    finally:
-        ws.close()
+    with _workspace(source, as_of, mapping, snapshot=snapshot, no_cache=no_cache) as ws:
+        _print_fields(ws, field_stats(ws.con, ws.features), json_out)
+
+
+def _print_fields(ws, stats: dict, json_out: bool) -> None:
+    from segtui.core.features import FIELDS
+
     rows = [
         {
             "name": f.name, "type": f.type, "unit": f.unit, "description": f.description,
@@ -198,11 +238,11 @@ def segments(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Every segment with its member count and share of customers, as of a date."""
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
-    try:
-        counts = ws.count_all()
-    finally:
-        ws.close()
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+        _print_segments(ws, ws.count_all(), json_out)
+
+
+def _print_segments(ws, counts, json_out: bool) -> None:
     rows = []
     for c in ws.catalog.compiled:
         seg = c.segment
@@ -232,20 +272,17 @@ def count(
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
-    try:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
         label, sql = _selection(ws, where, segment)
         n = count_where(ws.con, sql)
         total = ws.total()
-    finally:
-        ws.close()
-    if json_out:
-        key = "segment" if segment is not None else "where"
-        out.print_json(json.dumps(
-            {key: label, "count": n, "total": total, "percent": _percent(n, total), "as_of": str(ws.as_of)}
-        ))
-    else:
-        out.print(str(n))
+        if json_out:
+            key = "segment" if segment is not None else "where"
+            out.print_json(json.dumps(
+                {key: label, "count": n, "total": total, "percent": _percent(n, total), "as_of": str(ws.as_of)}
+            ))
+        else:
+            out.print(str(n))
 
 
 @app.command()
@@ -264,13 +301,10 @@ def export(
     check_target(out_file.expanduser(), force)  # refuse before the features are built
     format_options(out_file)
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    ws = _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache)
-    try:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
         label, sql = _selection(ws, where, segment)
         n = export_members(ws.con, sql, out_file, wanted, force, rows_sorted=ws.features.rows_sorted)
-    finally:
-        ws.close()
-    err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
+        err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
 
 
 @app.command("open")
@@ -376,7 +410,7 @@ def _log_exception() -> Path | None:
         return None
 
 
-def _is_interrupt(exc: Exception) -> bool:
+def _is_interrupt(exc: BaseException) -> bool:
     """DuckDB reports Ctrl+C during a query as InterruptException or RuntimeError('Query interrupted')."""
     return type(exc).__name__ == "InterruptException" or (
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()

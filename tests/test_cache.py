@@ -294,6 +294,68 @@ def test_cli_no_cache_and_cache_clear(shop, capsys):
     assert cache.entries() == []
 
 
+@pytest.fixture
+def stores(monkeypatch, capsys) -> list[str]:
+    """Every copy into the cache by a headless command, as what stdout held when it began."""
+    seen: list[str] = []
+    real = cache.store_features
+
+    def recording(*args, **kwargs):
+        seen.append(capsys.readouterr().out)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "store_features", recording)
+    return seen
+
+
+@pytest.mark.parametrize("command", [
+    ["count", "--where", "orders >= 1"], ["segments", "--json"], ["fields", "--json"],
+    ["export", "--where", "orders >= 1", "--out", "OUT"],
+])
+def test_a_headless_command_answers_before_it_copies_a_fresh_build(shop, stores, capsys, tmp_path, command):
+    """The copy into the cache takes ~2 s at a million customers: the answer does not wait."""
+    args = [str(tmp_path / "members.csv") if a == "OUT" else a for a in command]
+    code, out, err = cli(capsys, command[0], str(shop), *args[1:])
+    assert code == 0, err
+    assert len(stores) == 1 and len(cache.entries()) == 1
+    if command[0] == "export":
+        assert (tmp_path / "members.csv").read_text().count("\n") == 3  # header + 2 buyers
+    else:
+        assert stores[0].strip() and out == ""  # all of stdout was out before the copy began
+    assert cli(capsys, *command[:1], str(shop), *args[1:])[0] == 0 or command[0] == "export"
+    assert len(stores) == 1  # the second run read the entry
+
+
+def test_a_failed_command_still_keeps_its_build(shop, stores, capsys):
+    code, out, err = cli(capsys, "count", str(shop), "--where", "ordres >= 1")
+    assert code == 1 and "did you mean 'orders'" in err and out == ""
+    assert len(cache.entries()) == 1
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), RuntimeError("Query interrupted")])
+def test_ctrl_c_during_the_copy_skips_it_and_keeps_the_answer(shop, monkeypatch, capsys, interrupt):
+    def interrupted(*args, **kwargs):
+        raise interrupt
+
+    monkeypatch.setattr(cache, "store_features", interrupted)
+    code, out, err = cli(capsys, "count", str(shop), "--where", "orders >= 1")
+    assert (code, out) == (0, "2\n")
+    assert "skipped saving the features to the cache" in err
+    assert cache.entries() == []
+
+
+def test_ctrl_c_before_the_answer_neither_answers_nor_copies(shop, stores, monkeypatch, capsys):
+    import segtui.core.segments as S
+
+    def interrupted(*args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(S, "count_where", interrupted)
+    code, out, err = cli(capsys, "count", str(shop), "--where", "orders >= 1")
+    assert (code, out) == (130, "") and "interrupted" in err
+    assert stores == [] and cache.entries() == []
+
+
 def test_entries_keep_their_rows_in_customer_order_and_say_so(tmp_path, builds):
     """A cache entry is stored sorted by customer_id, so exports from it need no sort; a fresh
     build's rows come out of hash joins in any order and are not taken for sorted."""
