@@ -536,3 +536,28 @@ def test_closing_waits_for_the_copy_into_the_cache_and_ctrl_c_skips_it(capsys):
     capsys.readouterr()
     wait_for_stores(SimpleNamespace(stores=[copied], interrupt_stores=None))  # nothing pending
     assert capsys.readouterr().err == ""
+
+
+async def test_why_a_segment_cannot_be_counted_is_shown_whole_at_80x24(tmp_path):
+    """The members pane's status is one line for a page; a note (a segment this shop cannot
+    count, and why) wraps instead of losing its end at 80 columns."""
+    from conftest import make_duckdb
+
+    orders = """SELECT * FROM (VALUES
+      (1, 10, TIMESTAMP '2026-01-05 10:00:00', 20.0), (2, 10, TIMESTAMP '2026-02-04 12:30:00', 30.0),
+      (3, 11, TIMESTAMP '2026-03-01 09:00:00', 15.5)) AS t(order_id, customer_id, ordered_at, total)"""
+    shop = make_duckdb(tmp_path / "shop.duckdb", {"orders": orders})
+    app = make_app(shop, as_of=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        segments = app.query_one(SegmentList)
+        assert segments.highlighted_segment.name == "Best customers"  # needs orders.discount
+        status = app.query_one("#preview-status")
+        assert "unavailable for this shop: needs orders.discount" in " ".join(static_text(app, "#preview-status").split())
+        assert status.size.height >= 2
+        usable = next(i for i, s in enumerate(app.ws.catalog.compiled) if s.usable)
+        for _ in range(usable):
+            await pilot.press("down")
+        await settle(pilot)
+        assert segments.highlighted_segment.usable
+        assert " of " in static_text(app, "#preview-status") and status.size.height == 1

@@ -113,8 +113,12 @@ class PreviewPane(Vertical):
         else:
             self.sort_by(column)
 
-    def set_status(self, text: Text) -> None:
-        self.query_one("#preview-status", Static).update(text)
+    def set_status(self, text: Text, note: bool = False) -> None:
+        """One line (a page's position, cut at the edge when narrow), or with ``note`` a message that
+        wraps onto a few lines (why a segment cannot be counted, an error)."""
+        status = self.query_one("#preview-status", Static)
+        status.set_class(note, "-note")
+        status.update(text)
 
     def show_page(self, page: PreviewPage) -> None:
         self.member_count = page.count
@@ -141,4 +145,4 @@ class PreviewPane(Vertical):
 
     def show_error(self, message: str) -> None:
         self.query_one(PreviewTable).clear(columns=True)
-        self.set_status(Text(message))
+        self.set_status(Text(message), note=True)
