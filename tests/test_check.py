@@ -17,6 +17,7 @@ PROBLEM_ORDERS = """order_id,customer_id,ordered_at,total
 5,13,2026-01-05 10:00:00,9
 6,14,yesterday,3
 7,15,2026-01-06 10:00:00,oops
+,16,2026-01-07 10:00:00,4
 """
 PROBLEM_EVENTS = """customer_id,occurred_at,type
 10,2026-01-01 09:00:00,page_view
@@ -44,6 +45,7 @@ def test_each_data_problem_is_counted_with_an_example(tmp_path):
     assert found[("orders", "ordered_at in the future")] == (1, "2030-05-01 10:00:00")
     assert found[("orders", "duplicate order_id")] == (1, "5")
     assert found[("orders", "unparseable ordered_at")] == (1, "yesterday")
+    assert found[("orders", "no order_id (each row counts as one order)")] == (1, "NULL")
     assert found[("events", "events of unknown type")] == (2, "wishlist")
     assert report.usable
     # customers 10..16 and the NULL one excluded: 10, 11, 12, 13, 14, 15 from orders, 16 from events

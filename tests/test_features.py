@@ -174,6 +174,26 @@ def test_rows_of_one_order_id_are_one_order():
     assert c["avg_days_between_orders"] == 10.0  # Mar 1 -> Mar 11, 1 gap
 
 
+def test_a_row_without_an_order_id_is_an_order_of_its_own():
+    """A NULL order_id (or one that did not parse) used to make `orders - 1` underflow an
+    unsigned count and fail the whole build; such a row counts as one order, as every row does
+    when the column is absent (DESIGN.md)."""
+    shop = Shop(orders=[
+        order(80, 8, "2023-02-01 10:00", 4.0),    # more than 365 days before 2024-03-31
+        order(81, 8, "2024-03-01 10:00", 1.0),
+        order(81, 8, "2024-03-01 10:05", 1.0),    # a second line of order 81
+        order(None, 8, "2024-03-05 10:00", 2.0),
+        order(None, 8, "2024-03-09 10:00", 2.0),  # two rows without an id: two orders
+        order(None, 9, "2024-03-10 10:00", 6.0),  # a buyer with no id at all
+    ])
+    rows = shop.features()
+    assert rows[8]["orders"] == 4                  # 80, 81, and the two id-less rows
+    assert rows[8]["orders_365d"] == 3             # 81 and the two id-less rows
+    assert rows[8]["total_spent"] == 10.0
+    assert rows[8]["avg_days_between_orders"] == 402 / 3   # 2023-02-01 -> 2024-03-09, 3 gaps
+    assert (rows[9]["orders"], rows[9]["orders_365d"], rows[9]["avg_days_between_orders"]) == (1, 1, None)
+
+
 def test_a_lone_buyer_has_spend_percentile_0_and_scores_1():
     rows = Shop(orders=[order(1, 1, "2024-03-01 10:00", 10.0)]).features()
     # percent_rank of a single row is 0: nobody else spent less
