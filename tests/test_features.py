@@ -459,6 +459,19 @@ def test_favorite_category_and_category_count():
     # customer 5 is not a customer yet at all (their only order is after as-of)
 
 
+def test_a_product_listed_twice_counts_once_in_its_first_category_by_name():
+    products = PRODUCTS + [{"product_id": 1, "category": "bags", "price": 999.0}]  # 1 is also shoes
+    shop = Shop(
+        orders=[order(10, 1, "2024-03-01 10:00")],
+        order_items=[{"order_id": 10, "product_id": 1, "quantity": 2.0, "price": 40.0},
+                     {"order_id": 10, "product_id": 4, "quantity": 1.0, "price": 5.0}],
+        products=products,
+    )
+    row = shop.features()[1]
+    # product 1 is "bags" (before "shoes"), bought twice: bags 2 items vs hats 1
+    assert (row["favorite_category"], row["category_count"]) == ("bags", 2)
+
+
 # ---------------------------------------------------------------------------------------------
 # Events
 
