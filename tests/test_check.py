@@ -53,6 +53,17 @@ def test_each_data_problem_is_counted_with_an_example(tmp_path):
     assert report.orders_from == "2026-01-01 10:00:00"
 
 
+def test_repeated_customers_and_products_are_reported_with_what_is_used(tmp_path):
+    shop = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-01 10:00:00,20\n",
+        "customers.csv": "customer_id,created_at\n10,2025-01-01\n10,2025-02-01\n11,2025-03-01\n",
+        "products.csv": "product_id,category\n7,shoes\n7,bags\n8,hats\n8,hats\n",
+    })
+    found = problems_of(check_shop(open_source(shop)))
+    assert found[("customers", "duplicate customer_id (the latest created_at is used)")] == (1, "10")
+    assert found[("products", "duplicate product_id (its first category by name is used)")] == (2, "7")
+
+
 def test_good_data_has_no_problems_and_reports_tables(tiny_duckdb):
     report = check_shop(open_source(tiny_duckdb))
     assert report.problems == []

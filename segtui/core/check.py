@@ -57,6 +57,16 @@ class CheckReport:
         return asdict(self)
 
 
+# Keys that should be unique: (table, column, problem label). How features treat a repeat is
+# in the label: an order's rows are lines of one order (core.sql); a customer's latest row is
+# used (base_customers.sql); a product's first category by name (base_products.sql).
+DUPLICATE_KEYS = (
+    ("orders", "order_id", "duplicate order_id"),
+    ("customers", "customer_id", "duplicate customer_id (the latest created_at is used)"),
+    ("products", "product_id", "duplicate product_id (its first category by name is used)"),
+)
+
+
 def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     """(label, condition, example) triples evaluated over the raw+normalised columns."""
     rules: list[tuple[str, str, str]] = []
@@ -119,13 +129,14 @@ def check_shop(shop: Shop) -> CheckReport:
             rows = con.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]
         reports.append(TableReport(name, table.origin, rows, sorted(table.exprs), missing, usable, table.problem))
 
-    if "order_id" in shop.tables["orders"].exprs:
-        dup = con.execute(
-            "SELECT count(*), min(CAST(order_id AS VARCHAR)) FROM "
-            "(SELECT order_id FROM orders WHERE order_id IS NOT NULL GROUP BY order_id HAVING count(*) > 1)"
-        ).fetchone()
-        if dup[0]:
-            problems.append(Problem("orders", "duplicate order_id", dup[0], dup[1]))
+    for table, key, label in DUPLICATE_KEYS:
+        if table in shop.tables and key in shop.tables[table].exprs:
+            dup = con.execute(
+                f"SELECT count(*), min(CAST({key} AS VARCHAR)) FROM "
+                f"(SELECT {key} FROM {table} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1)"
+            ).fetchone()
+            if dup[0]:
+                problems.append(Problem(table, label, dup[0], dup[1]))
 
     customers = _count_customers(shop)
     o_from, o_to = con.execute("SELECT min(ordered_at), max(ordered_at) FROM orders").fetchone()
