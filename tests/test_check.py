@@ -53,15 +53,18 @@ def test_each_data_problem_is_counted_with_an_example(tmp_path):
     assert report.orders_from == "2026-01-01 10:00:00"
 
 
-def test_repeated_customers_and_products_are_reported_with_what_is_used(tmp_path):
+def test_repeated_keys_and_unreadable_customer_fields_are_reported(tmp_path):
     shop = make_csv_folder(tmp_path / "shop", {
         "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-01 10:00:00,20\n",
-        "customers.csv": "customer_id,created_at\n10,2025-01-01\n10,2025-02-01\n11,2025-03-01\n",
+        "customers.csv": "customer_id,created_at,birth_date,email_opt_in\n10,2025-01-01,1980-02-03,true\n"
+                         "10,2025-02-01,soon,maybe\n11,2025-03-01,,false\n",
         "products.csv": "product_id,category\n7,shoes\n7,bags\n8,hats\n8,hats\n",
     })
     found = problems_of(check_shop(open_source(shop)))
     assert found[("customers", "duplicate customer_id (the latest created_at is used)")] == (1, "10")
     assert found[("products", "duplicate product_id (its first category by name is used)")] == (2, "7")
+    assert found[("customers", "birth_date not a date")] == (1, "soon")
+    assert found[("customers", "email_opt_in not true/false")] == (1, "maybe")
 
 
 def test_good_data_has_no_problems_and_reports_tables(tiny_duckdb):

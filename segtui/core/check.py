@@ -83,6 +83,9 @@ def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     for column, ctype in CONTRACT[table].items():
         if ctype == "DOUBLE" and column in present:
             rules.append((f"non-numeric {column}", f"raw_{column} IS NOT NULL AND {column} IS NULL", f"CAST(raw_{column} AS VARCHAR)"))
+        elif ctype in ("DATE", "BOOLEAN") and column in present:  # birth_date, email_opt_in
+            what = "a date" if ctype == "DATE" else "true/false"
+            rules.append((f"{column} not {what}", f"raw_{column} IS NOT NULL AND {column} IS NULL", f"CAST(raw_{column} AS VARCHAR)"))
     if table == "orders":
         if "order_id" in present:  # core.sql counts such a row as an order of its own
             rules.append(("no order_id (each row counts as one order)", "order_id IS NULL",
