@@ -52,6 +52,9 @@ def render_check(report: CheckReport) -> Group:
         for p in report.problems:
             problems.add_row(p.table, p.problem, f"{p.count:,}", escape(p.example or ""))
         parts += [problems, Text("")]
+        hints = [p.hint for p in report.problems if p.hint]
+        if hints:
+            parts += [Text(f"hint: {hint}", style="dim") for hint in hints] + [Text("")]
     else:
         parts.append(Text("No data problems found."))
     parts.append(Text(report.verdict, style="bold green" if report.usable else "bold red"))

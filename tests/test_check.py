@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import assert_one_line_error, make_csv_folder, make_duckdb, run_cli, tree_digest, TINY_ORDERS
 from segtui.core.check import check_shop
 from segtui.core.source import open_source
@@ -65,6 +67,31 @@ def test_repeated_keys_and_unreadable_customer_fields_are_reported(tmp_path):
     assert found[("products", "duplicate product_id (its first category by name is used)")] == (2, "7")
     assert found[("customers", "birth_date not a date")] == (1, "soon")
     assert found[("customers", "email_opt_in not true/false")] == (1, "maybe")
+
+
+@pytest.mark.parametrize("stamp, what", [
+    ("1767225600", "epoch seconds"), ("1767225600000", "epoch milliseconds"), ("20260101", "a YYYYMMDD date"),
+])
+def test_a_numeric_timestamp_gets_the_mapping_that_reads_it(tmp_path, stamp, what):
+    """Following the hint literally makes the shop usable, with the right date."""
+    folder = make_csv_folder(tmp_path / "shop", {"orders.csv": f"customer_id,ordered_at,total\n10,{stamp},5\n"})
+    report = check_shop(open_source(folder))
+    assert not report.usable
+    (hint,) = [p.hint for p in report.problems if p.hint]
+    assert hint.startswith(f"orders.ordered_at looks like {what}: in segtui.toml, [tables.orders] ")
+    line = hint.split("[tables.orders] ", 1)[1]
+    (folder / "segtui.toml").write_text(f"[tables.orders]\n{line}\n")
+    report = check_shop(open_source(folder))
+    assert report.usable and report.orders_from.startswith("2026-01-01")
+
+
+def test_check_cli_prints_the_hint(tmp_path):
+    folder = make_csv_folder(tmp_path / "shop", {"orders.csv": "customer_id,ordered_at,total\n10,1767225600,5\n"})
+    result = run_cli("check", str(folder))
+    text = " ".join(result.stdout.split())
+    assert 'hint: orders.ordered_at looks like epoch seconds: in segtui.toml, [tables.orders] ordered_at = "to_timestamp(ordered_at)"' in text
+    data = json.loads(run_cli("check", str(folder), "--json").stdout)
+    assert data["problems"][0]["hint"].endswith('ordered_at = "to_timestamp(ordered_at)"')
 
 
 def test_good_data_has_no_problems_and_reports_tables(tiny_duckdb):

@@ -7,6 +7,8 @@ plain data; the CLI renders it with Rich or as JSON.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import asdict, dataclass, field
 
 from segtui.core.source import CONTRACT, Shop, normalised_columns
@@ -24,6 +26,7 @@ class Problem:
     problem: str
     count: int
     example: str | None
+    hint: str | None = None  # how to map the column when the example shows what it is
 
 
 @dataclass
@@ -54,7 +57,11 @@ class CheckReport:
     verdict: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        for problem in data["problems"]:  # a hint only where there is one: the shape stays as it was
+            if problem["hint"] is None:
+                del problem["hint"]
+        return data
 
 
 # Keys that should be unique: (table, column, problem label). How features treat a repeat is
@@ -100,6 +107,27 @@ def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     return rules
 
 
+def _time_hint(table, label: str, example: str | None) -> str | None:
+    """For an unparseable timestamp that is all digits: the segtui.toml line that reads it
+    (epoch seconds, epoch milliseconds, or YYYYMMDD)."""
+    column = label.removeprefix("unparseable ")
+    if column == label or not example or not example.isdigit() or column not in table.exprs:
+        return None
+    source = table.exprs[column]
+    if re.fullmatch(r'"[A-Za-z_][A-Za-z0-9_]*"', source):  # a plain column name needs no quotes
+        source = source[1:-1]
+    if len(example) == 8:
+        expr, what = f"strptime(CAST({source} AS VARCHAR), '%Y%m%d')", "a YYYYMMDD date"
+    elif 9 <= len(example) <= 10:
+        expr, what = f"to_timestamp({source})", "epoch seconds"
+    elif 12 <= len(example) <= 13:
+        expr, what = f"to_timestamp({source} / 1000)", "epoch milliseconds"
+    else:
+        return None
+    toml_value = expr.replace("\\", "\\\\").replace('"', '\\"')
+    return f"{table.name}.{column} looks like {what}: in segtui.toml, [tables.{table.name}] {column} = \"{toml_value}\""
+
+
 def _stamp(value) -> str | None:
     return None if value is None else str(value)
 
@@ -127,7 +155,8 @@ def check_shop(shop: Shop) -> CheckReport:
                 count = result[1 + 2 * i]
                 if count:
                     shown = result[2 + 2 * i]
-                    problems.append(Problem(name, label, count, "NULL" if example == "NULL" else _stamp(shown)))
+                    shown = "NULL" if example == "NULL" else _stamp(shown)
+                    problems.append(Problem(name, label, count, shown, _time_hint(table, label, shown)))
         else:
             rows = con.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]
         reports.append(TableReport(name, table.origin, rows, sorted(table.exprs), missing, usable, table.problem))
