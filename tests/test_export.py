@@ -47,3 +47,28 @@ def test_an_unsorted_table_is_sorted_on_the_way_out(con, tmp_path):
     out = tmp_path / "members.parquet"
     assert export_members(con, "TRUE", out, table="scrambled") == ROWS
     assert read_ids(con, out) == sorted(scan)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_json_gets_null_for_a_number_json_cannot_hold(tmp_path, suffix):
+    """A sum that overflowed (totals near 1e308) or a NaN: DuckDB writes Infinity / NaN, which
+    is not JSON (jq rejects the file); the export writes null there, and CSV keeps the value."""
+    import json
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'inf'::DOUBLE, 2.5), (2, 'nan'::DOUBLE, '-inf'::DOUBLE), "
+                "(3, 4.0, NULL)) AS v(customer_id, total_spent, avg_order_value)")
+    out = tmp_path / f"members{suffix}"
+    assert export_members(con, "TRUE", out, table="t") == 3
+    text = out.read_text()
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    rows = json.loads(text, parse_constant=refuse) if suffix == ".json" else \
+        [json.loads(line, parse_constant=refuse) for line in text.splitlines()]  # fmt: skip
+    assert [(r["customer_id"], r["total_spent"], r["avg_order_value"]) for r in rows] == \
+        [(1, None, 2.5), (2, None, None), (3, 4.0, None)]  # fmt: skip
+    csv = tmp_path / "members.csv"
+    export_members(con, "TRUE", csv, table="t")
+    assert "inf" in csv.read_text().lower()

@@ -84,9 +84,10 @@ def export_members(
     path = Path(path).expanduser()
     check_target(path, force)
     options = format_options(path)
-    available = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
-    chosen = pick_columns(available, columns)
-    select = ", ".join('"' + c.replace('"', '""') + '"' for c in chosen)
+    types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    chosen = pick_columns(list(types), columns)
+    json = "FORMAT json" in options
+    select = ", ".join(_column(c, types[c], json) for c in chosen)
     query = f"SELECT {select} FROM {table} WHERE {where_sql}" + ("" if rows_sorted else " ORDER BY customer_id")
     tmp = path.with_name(f".{path.name}.segtui-{os.getpid()}.tmp")
     try:
@@ -102,6 +103,15 @@ def export_members(
         if tmp.is_file():
             tmp.unlink()
     return rows
+
+
+def _column(name: str, sql_type: str, json: bool) -> str:
+    """The column as exported. JSON has no Infinity or NaN (DuckDB writes them, and jq and
+    strict parsers then reject the whole file): in JSON a non-finite number is null."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    if json and sql_type in ("DOUBLE", "FLOAT"):
+        return f"CASE WHEN isfinite({quoted}) THEN {quoted} END AS {quoted}"
+    return quoted
 
 
 def _sql_path(path: Path) -> str:
