@@ -306,7 +306,7 @@ def _check_and_rewrite(
     by_lower = {name.lower(): name for name in columns}
     unavailable_lower = {name.lower(): (name, reason) for name, reason in unavailable.items()}
 
-    def refuse(message: str, node: exp.Expression, suggestion: str | None = None) -> FilterError:
+    def refuse(message: str, node: exp.Expression, suggestion: str | None = None, hint: str = "") -> FilterError:
         position = _start(node)
         if position is None:  # keywords such as CURRENT_DATE carry no position: find the token
             first_word = node.sql(dialect=DIALECT).split("(")[0].split(" ")[0].upper()
@@ -314,7 +314,7 @@ def _check_and_rewrite(
         text = format_at(message, expr, position)
         if suggestion:
             text += f"; did you mean '{suggestion}'?"
-        return FilterError(text, position, suggestion)
+        return FilterError(text + hint, position, suggestion)
 
     segment_calls: list[exp.Anonymous] = []
     for node in list(tree.walk()):
@@ -332,7 +332,11 @@ def _check_and_rewrite(
                 raise FieldUnavailable(f"field '{field}' is unavailable here: {reason}", reason, _start(node))
             if name.lower() in FUNCTIONS:
                 raise refuse(f"'{name}' is a function; call it like {FUNCTIONS[name.lower()].split(':')[0]}", node)
-            raise refuse(f"unknown field '{name}'", node, _closest(name, list(columns) + list(unavailable)))
+            closest = _closest(name, list(columns) + list(unavailable))
+            if closest is None and node.this.quoted:  # country = "FR": SQL's double quotes name a field
+                text = name.replace("'", "''")
+                raise refuse(f'unknown field "{name}"', node, hint=f"; text takes single quotes: '{text}'")
+            raise refuse(f"unknown field '{name}'", node, closest)
         elif isinstance(node, exp.Identifier):
             if not isinstance(parent, exp.Column):
                 raise refuse(f"'{node.name}' is not allowed here", node)
