@@ -8,10 +8,9 @@ plain data; the CLI renders it with Rich or as JSON.
 from __future__ import annotations
 
 import re
-
 from dataclasses import asdict, dataclass, field
 
-from segtui.core.source import CONTRACT, Shop, normalised_columns
+from segtui.core.source import CONTRACT, Shop, Table, normalised_columns
 
 KNOWN_EVENT_TYPES = (
     "page_view", "product_view", "cart_add", "checkout_start",
@@ -107,7 +106,7 @@ def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     return rules
 
 
-def _time_hint(table, label: str, example: str | None) -> str | None:
+def _time_hint(table: Table, label: str, example: str | None) -> str | None:
     """For an unparseable timestamp that is all digits: the segtui.toml line that reads it
     (epoch seconds, epoch milliseconds, or YYYYMMDD)."""
     column = label.removeprefix("unparseable ")

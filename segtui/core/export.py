@@ -86,8 +86,8 @@ def export_members(
     options = format_options(path)
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
     chosen = pick_columns(list(types), columns)
-    json = "FORMAT json" in options
-    select = ", ".join(_column(c, types[c], json) for c in chosen)
+    as_json = "FORMAT json" in options
+    select = ", ".join(_column(c, types[c], as_json) for c in chosen)
     query = f"SELECT {select} FROM {table} WHERE {where_sql}" + ("" if rows_sorted else " ORDER BY customer_id")
     tmp = path.with_name(f".{path.name}.segtui-{os.getpid()}.tmp")
     try:
@@ -105,11 +105,11 @@ def export_members(
     return rows
 
 
-def _column(name: str, sql_type: str, json: bool) -> str:
+def _column(name: str, sql_type: str, as_json: bool) -> str:
     """The column as exported. JSON has no Infinity or NaN (DuckDB writes them, and jq and
     strict parsers then reject the whole file): in JSON a non-finite number is null."""
     quoted = '"' + name.replace('"', '""') + '"'
-    if json and sql_type in ("DOUBLE", "FLOAT"):
+    if as_json and sql_type in ("DOUBLE", "FLOAT"):
         return f"CASE WHEN isfinite({quoted}) THEN {quoted} END AS {quoted}"
     return quoted
 
