@@ -85,6 +85,20 @@ def test_a_numeric_timestamp_gets_the_mapping_that_reads_it(tmp_path, stamp, wha
     assert report.usable and report.orders_from.startswith("2026-01-01")
 
 
+@pytest.mark.parametrize("types, expr", [
+    (["PRODUCT_VIEW", "Cart_Add"], 'type = "lower(type)"'),
+    (["Page View", "cart-add"], "type = \"regexp_replace(lower(type), '[ -]', '_', 'g')\""),
+])
+def test_event_types_in_another_spelling_get_the_mapping_that_reads_them(tmp_path, types, expr):
+    events = "customer_id,occurred_at,type\n" + "".join(f"10,2026-01-01 09:0{i},{t}\n" for i, t in enumerate(types))
+    folder = make_csv_folder(tmp_path / "shop", {"orders.csv": "customer_id,ordered_at,total\n10,2026-01-01 10:00,5\n",
+                                                  "events.csv": events})
+    (hint,) = [p.hint for p in check_shop(open_source(folder)).problems if p.hint]
+    assert hint.endswith(f"[tables.events] {expr}")
+    (folder / "segtui.toml").write_text(f"[tables.events]\n{hint.split('[tables.events] ', 1)[1]}\n")
+    assert check_shop(open_source(folder)).problems == []
+
+
 def test_check_cli_prints_the_hint(tmp_path):
     folder = make_csv_folder(tmp_path / "shop", {"orders.csv": "customer_id,ordered_at,total\n10,1767225600,5\n"})
     result = run_cli("check", str(folder))

@@ -106,15 +106,25 @@ def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     return rules
 
 
-def _time_hint(table: Table, label: str, example: str | None) -> str | None:
-    """For an unparseable timestamp that is all digits: the segtui.toml line that reads it
-    (epoch seconds, epoch milliseconds, or YYYYMMDD)."""
-    column = label.removeprefix("unparseable ")
-    if column == label or not example or not example.isdigit() or column not in table.exprs:
+def _hint(table: Table, label: str, example: str | None) -> str | None:
+    """The segtui.toml line that reads a column whose example shows what it is: a timestamp in
+    digits (epoch seconds, epoch milliseconds, YYYYMMDD), event types in another case or
+    spelling ('PRODUCT_VIEW', 'page-view')."""
+    if not example:
         return None
-    source = table.exprs[column]
-    if re.fullmatch(r'"[A-Za-z_][A-Za-z0-9_]*"', source):  # a plain column name needs no quotes
-        source = source[1:-1]
+    if label == "events of unknown type" and "type" in table.exprs:
+        source = _plain(table.exprs["type"])
+        if example.lower() in KNOWN_EVENT_TYPES:
+            expr = f"lower({source})"
+        elif re.sub(r"[ -]", "_", example.lower()) in KNOWN_EVENT_TYPES:
+            expr = f"regexp_replace(lower({source}), '[ -]', '_', 'g')"
+        else:
+            return None
+        return _toml_hint(table.name, "type", f"events.type spells its values like {example!r}", expr)
+    column = label.removeprefix("unparseable ")
+    if column == label or not example.isdigit() or column not in table.exprs:
+        return None
+    source = _plain(table.exprs[column])
     if len(example) == 8:
         expr, what = f"strptime(CAST({source} AS VARCHAR), '%Y%m%d')", "a YYYYMMDD date"
     elif 9 <= len(example) <= 10:
@@ -123,8 +133,17 @@ def _time_hint(table: Table, label: str, example: str | None) -> str | None:
         expr, what = f"to_timestamp({source} / 1000)", "epoch milliseconds"
     else:
         return None
-    toml_value = expr.replace("\\", "\\\\").replace('"', '\\"')
-    return f"{table.name}.{column} looks like {what}: in segtui.toml, [tables.{table.name}] {column} = \"{toml_value}\""
+    return _toml_hint(table.name, column, f"{table.name}.{column} looks like {what}", expr)
+
+
+def _plain(source: str) -> str:
+    """A quoted plain column name without its quotes (the hint reads as the user would write it)."""
+    return source[1:-1] if re.fullmatch(r'"[A-Za-z_][A-Za-z0-9_]*"', source) else source
+
+
+def _toml_hint(table: str, column: str, lead: str, expr: str) -> str:
+    value = expr.replace("\\", "\\\\").replace('"', '\\"')
+    return f"{lead}: in segtui.toml, [tables.{table}] {column} = \"{value}\""
 
 
 def _stamp(value) -> str | None:
@@ -155,7 +174,7 @@ def check_shop(shop: Shop) -> CheckReport:
                 if count:
                     shown = result[2 + 2 * i]
                     shown = "NULL" if example == "NULL" else _stamp(shown)
-                    problems.append(Problem(name, label, count, shown, _time_hint(table, label, shown)))
+                    problems.append(Problem(name, label, count, shown, _hint(table, label, shown)))
         else:
             rows = con.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]
         reports.append(TableReport(name, table.origin, rows, sorted(table.exprs), missing, usable, table.problem))
