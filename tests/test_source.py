@@ -151,6 +151,33 @@ def test_missing_required_column_names_it(tmp_path):
     assert '[tables.orders] ordered_at = "<column or SQL expression>"' in str(info.value)
 
 
+def test_column_names_match_ignoring_case_and_separators(tmp_path):
+    folder = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "OrderID,CustomerId,Ordered-At,TOTAL\n1,10,2026-01-05 10:00:00,20\n",
+    })
+    shop = open_source(folder)
+    assert orders_rows(shop) == [(1, 10, "2026-01-05 10:00:00", 20.0)]
+    assert shop.present_columns["orders"] == {"order_id", "customer_id", "ordered_at", "total"}
+
+
+def test_two_columns_that_could_be_one_field_are_not_guessed(tmp_path):
+    folder = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "CustomerId,customer-id,ordered_at,total\n10,11,2026-01-05 10:00:00,20\n",
+    })
+    with pytest.raises(SourceError, match="has no column customer_id"):
+        open_source(folder)
+
+
+def test_a_close_column_is_the_example_of_the_mapping_line(tmp_path):
+    folder = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "customer_id,order_date,amount\n10,2026-01-05 10:00:00,20\n",
+    })
+    with pytest.raises(SourceError) as info:
+        open_source(folder)
+    assert "has no column ordered_at, total" in str(info.value)
+    assert str(info.value).endswith('[tables.orders] ordered_at = "order_date"')
+
+
 def test_optional_table_missing_required_column_is_set_aside(tmp_path):
     db = make_duckdb(tmp_path / "s.duckdb", {"orders": TINY_ORDERS, "events": "SELECT 1 AS customer_id"})
     shop = open_source(db)

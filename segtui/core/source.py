@@ -235,6 +235,28 @@ def _read_mapping(path: Path) -> dict[str, dict[str, str]]:
     return spec
 
 
+def _squashed(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _matching_column(column: str, raw_columns: list[str]) -> str | None:
+    """The source column that is ``column`` by name: the same letters ignoring case
+    (Customer_ID), else, when exactly one fits, ignoring separators too (CustomerId, order-id)."""
+    same = [c for c in raw_columns if c.lower() == column]
+    if same:
+        return same[0]
+    squashed = [c for c in raw_columns if _squashed(c) == _squashed(column)]
+    return squashed[0] if len(squashed) == 1 else None
+
+
+def _closest_column(column: str, raw_columns: list[str]) -> str | None:
+    """A source column whose name is close to ``column`` (order_date for ordered_at), for the
+    example line of a "map it" message; None when nothing is close."""
+    by_squashed = {_squashed(c): c for c in raw_columns}
+    close = difflib.get_close_matches(_squashed(column), list(by_squashed), n=1, cutoff=0.8)
+    return by_squashed[close[0]] if close else None
+
+
 def _did_you_mean(word: str, options) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -358,13 +380,12 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
             raw_columns = _describe(con, f"SELECT * FROM {relation}")
         except duckdb.Error as exc:
             raise SourceError(f"cannot read table '{name}' from {origin}: {_first_line(exc)}") from None
-        lower = {c.lower(): c for c in raw_columns}
         exprs: dict[str, str] = {}
         for column in columns:
             if column in entries:
                 exprs[column] = entries[column]
-            elif column in lower:
-                exprs[column] = quote_ident(lower[column])
+            elif (found := _matching_column(column, raw_columns)) is not None:
+                exprs[column] = quote_ident(found)
         for column, expr in exprs.items():
             try:
                 con.execute(f"SELECT {expr} FROM {relation} LIMIT 0")
@@ -378,9 +399,11 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
         missing = [c for c in REQUIRED[name] if c not in exprs]
         if missing:
             have = ", ".join(raw_columns) or "no columns"
+            close = [(c, _closest_column(c, raw_columns)) for c in missing]
+            column, example = next(((c, found) for c, found in close if found), (missing[0], None))
             table.problem = (
                 f"table '{name}' ({origin}) has no column {', '.join(missing)} (it has {have}); "
-                f"map it in {where}: [tables.{name}] {missing[0]} = \"<column or SQL expression>\""
+                f"map it in {where}: [tables.{name}] {column} = \"{example or '<column or SQL expression>'}\""
             )
             if name == "orders":
                 raise SourceError(table.problem)
