@@ -121,6 +121,8 @@ def _hint(table: Table, label: str, example: str | None) -> str | None:
         else:
             return None
         return _toml_hint(table.name, "type", f"events.type spells its values like {example!r}", expr)
+    if label.startswith("non-numeric ") and label.removeprefix("non-numeric ") in table.exprs:
+        return _number_hint(table, label.removeprefix("non-numeric "), example)
     column = label.removeprefix("unparseable ")
     if column == label or not example.isdigit() or column not in table.exprs:
         return None
@@ -131,6 +133,20 @@ def _hint(table: Table, label: str, example: str | None) -> str | None:
         expr, what = f"to_timestamp({source})", "epoch seconds"
     elif 12 <= len(example) <= 13:
         expr, what = f"to_timestamp({source} / 1000)", "epoch milliseconds"
+    else:
+        return None
+    return _toml_hint(table.name, column, f"{table.name}.{column} looks like {what}", expr)
+
+
+def _number_hint(table: Table, column: str, example: str) -> str | None:
+    """A money column written with a decimal comma (5,50) or a currency sign ($5.50, 5.50 EUR)."""
+    source = _plain(table.exprs[column])
+    if re.fullmatch(r"-?\d{1,3}(\.\d{3})*,\d+|-?\d+,\d+", example):
+        expr = f"TRY_CAST(replace(replace(CAST({source} AS VARCHAR), '.', ''), ',', '.') AS DOUBLE)"
+        what = "numbers with a decimal comma"
+    elif re.fullmatch(r"[^\d-]*-?\d+(\.\d+)?[^\d]*", example) and re.search(r"\d", example):
+        expr = f"TRY_CAST(regexp_replace(CAST({source} AS VARCHAR), '[^0-9.-]', '', 'g') AS DOUBLE)"
+        what = "numbers with a currency sign"
     else:
         return None
     return _toml_hint(table.name, column, f"{table.name}.{column} looks like {what}", expr)

@@ -102,7 +102,7 @@ def _require_readable_totals(shop: Shop) -> None:
     if example is not None:
         raise SourceError(
             f"orders.total has no readable number (e.g. {example!r}); map it to a number in segtui.toml, "
-            "e.g. [tables.orders] total = \"CAST(replace(amount, ',', '.') AS DOUBLE)\""
+            "e.g. [tables.orders] total = \"TRY_CAST(replace(amount, ',', '.') AS DOUBLE)\""
         )
 
 
