@@ -155,7 +155,7 @@ def _workspace(
     try:
         yield ws
     except BaseException as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc)
+        interrupted = _is_interrupt(exc)
         raise
     finally:
         try:
@@ -177,7 +177,7 @@ def _store_pending(ws) -> None:
             update("features: saving to the cache", 0.0)
             ws.pending_store(ws.con)
     except (KeyboardInterrupt, RuntimeError) as exc:
-        if not (isinstance(exc, KeyboardInterrupt) or _is_interrupt(exc)):
+        if not _is_interrupt(exc):
             raise
         err.print("segtui: skipped saving the features to the cache; the next run builds them again", markup=False)
 
@@ -411,8 +411,9 @@ def _log_exception() -> Path | None:
 
 
 def _is_interrupt(exc: BaseException) -> bool:
-    """DuckDB reports Ctrl+C during a query as InterruptException or RuntimeError('Query interrupted')."""
-    return type(exc).__name__ == "InterruptException" or (
+    """Ctrl+C: a KeyboardInterrupt, or as DuckDB reports it during a query, InterruptException or
+    RuntimeError('Query interrupted')."""
+    return isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException" or (
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
     )
 
