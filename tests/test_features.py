@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from segtui.core import features as F
+from segtui.core.features import catalog
 from segtui.resources import queries_dir, read_query
 
 AS_OF = date(2024, 3, 31)
@@ -860,7 +861,7 @@ def test_empty_bases_match_the_real_ones():
     )
     con = shop.con
     con.execute(F.render(F.load_query("base_orders.sql").sql, AS_OF))
-    for table, (name, columns) in F._EMPTY_BASES.items():
+    for table, (name, columns) in catalog._EMPTY_BASES.items():
         con.execute(F.render(F.load_query(f"base_{table}.sql").sql, AS_OF))
         real = [(r[0], r[1]) for r in con.execute(f"DESCRIBE {name}").fetchall()]
         con.execute(f"CREATE TEMP TABLE empty_{name} ({columns.format(id='BIGINT')})")
@@ -898,8 +899,8 @@ def test_catalogue_is_complete_and_documented():
     for f in F.FIELDS:
         assert f.description.endswith(".") and ". " not in f.description, f.name   # one sentence
         assert f.type in {"BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "TIMESTAMP"}
-        assert f.family in F._FAMILIES
-        for file in F._FAMILIES[f.family]:
+        assert f.family in catalog._FAMILIES
+        for file in catalog._FAMILIES[f.family]:
             assert f.name in read_query(f"features/{file}"), (f.name, file)
 
 
@@ -917,7 +918,7 @@ SQL_FILES = sorted(p.name for p in (queries_dir() / "features").glob("*.sql"))
 
 
 def test_every_family_file_is_used():
-    used = {file for files in F._FAMILIES.values() for file in files} | set(F._BASES.values()) | {"base_asof.sql"}
+    used = {file for files in catalog._FAMILIES.values() for file in files} | set(catalog._BASES.values()) | {"base_asof.sql"}
     assert set(SQL_FILES) == used
 
 

@@ -1,6 +1,6 @@
 -- Complaints on or before the as-of day: complaint events plus reviews of kind 'complaint'.
 -- days_since_last_complaint: whole days between the latest one's date and the as-of date.
--- A columns file (see features.py): evaluated per customer in the final join from the counts
+-- A columns file (see features/build.py): evaluated per customer in the final join from the counts
 -- the events pass (feature_events) and the reviews pass (feature_reviews) already keep;
 -- either is empty when the shop lacks its table. LEAST ignores a NULL side.
 -- needs: events|reviews

@@ -8,7 +8,7 @@
 -- order was placed at or after it (up to the as-of day); NULL without cart activity, which
 -- the final join makes FALSE. days_since_cart_activity: whole days between that event's date
 -- and the as-of date.
--- A columns file (see features.py): evaluated per customer in the final join, from what the
+-- A columns file (see features/build.py): evaluated per customer in the final join, from what the
 -- passes already picked: the latest order (feature_core), the latest action event
 -- (feature_events: last_event_at / last_event_type, ties there already alphabetical), the
 -- latest review and complaint review (feature_reviews, empty when the shop has no reviews).

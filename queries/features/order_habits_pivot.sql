@@ -1,7 +1,7 @@
 -- The payment method and the channel of most of a buyer's orders (NULLs ignored; ties go to
 -- the alphabetically first), as order_profile.sql picked them from the per-value counts it
--- keeps when a column has few values (see features.py, "value counts").
--- A columns file (see features.py): the picks are made in the pass where the counts are, so
+-- keeps when a column has few values (see features/catalog.py, "value counts").
+-- A columns file (see features/build.py): the picks are made in the pass where the counts are, so
 -- that no list has to travel through the final join.
 -- order_habits.sql computes the same by grouping when a column has too many values.
 -- needs: orders

@@ -13,7 +13,7 @@
 --   exactly in heavy_slots. The mode and its tie-break are then one number, count * 100 +
 --   (99 - hour): the greatest has the most orders and, among equals, the earliest hour;
 --   99 - (key % 100) gives the hour back (the same with * 10 and 9 - weekday).
--- Value counts (see features.py, "value counts"): per buyer, how many order rows carry each
+-- Value counts (see features/catalog.py, "value counts"): per buyer, how many order rows carry each
 --   known value of payment_method, channel and device (a list in the order of the values).
 --   main_payment_method and main_channel are picked here, where the lists are at hand
 --   (value_mode: the value of the first greatest count), for order_habits_pivot.sql; the
