@@ -1,4 +1,4 @@
-"""segtui at a million customers: every figure of issue 7 beside a plain baseline, in one run.
+"""segtui at a million customers: every figure beside a plain baseline, in one run.
 
     python benchmarks/bench.py --customers 1000000            # the full run (minutes)
     python benchmarks/bench.py --customers 5000 --runs 1 --curve 1000   # the CI smoke run
@@ -30,6 +30,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 ADHOC = "orders >= 2 AND days_since_last_order > 60 AND main_device = 'mobile'"
+# A question about orders alone: `segtui count` builds the core family (and the universe) for it,
+# and a plain DuckDB process answers it from the raw orders.
+CORE_QUESTION = "orders >= 3 AND total_spent > 200"
+CORE_QUESTION_SQL = """
+SELECT count(*) FROM (
+    SELECT customer_id FROM orders
+    WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL
+    GROUP BY customer_id
+    HAVING COUNT(DISTINCT order_id) + count_if(order_id IS NULL) >= 3 AND SUM(COALESCE(total, 0)) > 200
+) AS buyers
+"""
 CORE = ("orders", "total_spent", "avg_order_value", "first_order_at", "last_order_at",
         "days_since_last_order", "days_since_first_order", "avg_days_between_orders",
         "overdue_ratio", "spend_percentile", "orders_365d")
@@ -59,7 +70,8 @@ FROM agg ORDER BY customer_id
 """
 
 TARGETS = {  # figure -> (limit in seconds or ratio, what the limit applies to)
-    "build_full": (10.0, "s"), "build_core": (1.2, "ratio"), "reopen": (0.5, "s"),
+    "build_full": (20.0, "s"), "count_cold_ratio": (4.0, "ratio"), "count_warm_ratio": (1.5, "ratio"),
+    "count_cold_big": (3.0, "s"), "build_core": (1.2, "ratio"), "reopen": (0.5, "s"),
     "counts": (0.1, "s"), "adhoc": (0.03, "s"), "export_parquet_all": (2.0, "s"),
     "tui_demo_frame": (0.5, "s"), "tui_demo_counts": (1.0, "s"),
 }
@@ -330,6 +342,44 @@ def w_tui(args) -> dict:
     return {"times": frames, "counts": counts, "baseline": base}
 
 
+def w_cli_count(args) -> dict:
+    """`segtui count --where CORE_QUESTION` as a whole process, cold (an empty feature cache every
+    run) and warm (the entries of the first run), beside a plain DuckDB process that answers the
+    same question from the raw orders. Both must print the same number."""
+    def process(argv, env=None) -> tuple[float, str]:
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+        return time.perf_counter() - start, proc.stdout.strip()
+
+    plain = ["import duckdb, sys", "con = duckdb.connect(sys.argv[1], read_only=True)",
+             "print(con.execute(sys.argv[2]).fetchone()[0])"]
+    base, answers = [], set()
+    for _ in range(args.runs):
+        seconds, out = process([sys.executable, "-c", "; ".join(plain), args.shop, CORE_QUESTION_SQL])
+        base.append(seconds)
+        answers.add(out)
+    command = [sys.executable, "-m", "segtui.cli", "count", args.shop, "--where", CORE_QUESTION]
+    cold, warm = [], []
+    root = Path(os.environ["SEGTUI_CACHE_DIR"])
+    for run in range(args.runs):
+        folder = tempfile.mkdtemp(prefix="count-cold-", dir=root)
+        seconds, out = process(command, {**os.environ, "SEGTUI_CACHE_DIR": folder})
+        cold.append(seconds)
+        answers.add(out)
+        if run == 0:
+            warm_folder = folder
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    for _ in range(args.runs):
+        seconds, out = process(command, {**os.environ, "SEGTUI_CACHE_DIR": warm_folder})
+        warm.append(seconds)
+        answers.add(out)
+    shutil.rmtree(warm_folder, ignore_errors=True)
+    if len(answers) != 1:
+        raise AssertionError(f"segtui and the plain query disagree: {sorted(answers)}")
+    return {"times": cold, "warm": warm, "baseline": base, "answer": answers.pop()}
+
+
 def w_imports(args) -> dict:
     """Import time of `segtui --help` and of a headless command; which heavy modules load."""
     heavy = ("textual", "pandas", "pyarrow", "numpy", "sqlglot", "duckdb", "rich")
@@ -351,7 +401,7 @@ def w_imports(args) -> dict:
     return result
 
 
-WORKERS = {"build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
+WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
            "counts": w_counts, "adhoc": w_adhoc, "export": w_export, "tui": w_tui, "imports": w_imports}
 
 
@@ -423,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None, help="where generated shops are kept (default: the user cache folder)")
     parser.add_argument("--curve", default="10000,100000", help="smaller sizes for the growth curve (comma-separated)")
     parser.add_argument("--pandas-at", type=int, default=100_000, help="shop size for the pandas baseline")
+    parser.add_argument("--count-at", type=int, default=200_000, help="shop size for the count process against plain DuckDB")
     parser.add_argument("--skip-tui", action="store_true")
     parser.add_argument("--in-process", action="store_true", help="no worker processes (faster; RSS is then the whole run's)")
     parser.add_argument("--json", type=Path, default=None)
@@ -461,7 +512,7 @@ def measure(args) -> int:
     from segtui.resources import sample_data_dir
 
     data = args.data
-    sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers})
+    sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers, args.count_at})
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     shops = {}
     for n in sizes:
@@ -485,6 +536,15 @@ def measure(args) -> int:
         result = raw["build"] if n == args.customers else work("build", shops[n])
         t, c = summary(result.get("times") or []), summary(result.get("cpu") or [])
         curve.append({"customers": n, "min": t.get("min"), "cpu_min": c.get("min"), "rss_mb": result.get("rss_mb")})
+    say("count processes (cold and warm) vs a plain DuckDB process…")
+    for n in sorted({args.count_at, args.customers}):
+        result = raw[f"cli_count_{n}"] = work("cli_count", shops[n])
+        big_shop = n == args.customers
+        rows.append(row(f"`segtui count` cold (empty cache), orders-only filter, {n:,} customers", result,
+                        TARGETS["count_cold_big"] if big_shop else TARGETS["count_cold_ratio"],
+                        base_label="plain DuckDB process"))
+        rows.append(row(f"`segtui count` warm (cached), orders-only filter, {n:,} customers", result,
+                        None if big_shop else TARGETS["count_warm_ratio"], key="warm", base_label="plain DuckDB process"))
     say("feature build (core) vs hand-written SQL…")
     raw["build_core"] = work("build_core")
     rows.append(row("feature build, core features", raw["build_core"], TARGETS["build_core"], base_label="hand-written DuckDB SQL"))

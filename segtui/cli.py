@@ -137,20 +137,22 @@ SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name o
 @contextmanager
 def _workspace(
     source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None, snapshot: bool = False,
-    no_cache: bool = False,
+    no_cache: bool = False, every_field: bool = True,
 ) -> Iterator:
     """The workspace of a headless command, open for the body of a ``with``, which prints the
-    command's result. A fresh build is copied into the feature cache after that body (~2 s at a
-    million customers: the answer no longer waits for it), also when the body failed (a typo in
-    a filter must not cost the next run its build), but not after Ctrl-C."""
-    from segtui.core.workspace import open_workspace
+    command's result. ``every_field``: build every feature first (``segments``, ``fields``, a
+    full export); otherwise the body asks for what its question reads (:func:`_require`). A
+    fresh build is copied into the feature cache after that body (~2 s at a million customers:
+    the answer no longer waits for it), also when the body failed (a typo in a filter must not
+    cost the next run its build), but not after Ctrl-C."""
+    from segtui.core.workspace import ALL, open_workspace
 
     if snapshot:
         err.print(f"reading a snapshot copy of {source} taken now; later writes to it are not seen", markup=False)
     progress, update = _progress()
     with progress:
         ws = open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot,
-                            use_cache=not no_cache, store_later=True)
+                            use_cache=not no_cache, store_later=True, fields=ALL if every_field else None)
     interrupted = False
     try:
         yield ws
@@ -163,6 +165,13 @@ def _workspace(
                 _store_pending(ws)
         finally:
             ws.close()
+
+
+def _require(ws, fields) -> None:
+    """Build (or read from the cache) the features a question reads, with a progress bar."""
+    progress, update = _progress()
+    with progress:
+        ws.require(fields, update)
 
 
 def _store_pending(ws) -> None:
@@ -272,8 +281,9 @@ def count(
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
         label, sql = _selection(ws, where, segment)
+        _require(ws, ws.fields_of(sql))
         n = count_where(ws.con, sql)
         total = ws.total()
         if json_out:
@@ -296,13 +306,16 @@ def export(
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename)."""
-    from segtui.core.export import check_target, export_members, format_options
+    from segtui.core.export import check_target, export_members, format_options, pick_columns
 
     check_target(out_file.expanduser(), force)  # refuse before the features are built
     format_options(out_file)
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=wanted is None) as ws:
         label, sql = _selection(ws, where, segment)
+        if wanted is not None:
+            pick_columns(["customer_id", *ws.builder.available_names], wanted)  # a typo: before any build
+            _require(ws, ws.fields_of(sql) | set(wanted))
         n = export_members(ws.con, sql, out_file, wanted, force, rows_sorted=ws.features.rows_sorted)
         err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
 

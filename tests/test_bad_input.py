@@ -336,14 +336,13 @@ def test_ctrl_c_during_feature_building(shop, tmp_path):
     """SIGINT lands while the feature queries run: a timer fires it from another thread."""
     script = f"""
         import os, signal, sys, threading
-        from segtui.core import workspace
-        real_build = workspace.build_features
-        def build(con, as_of, tables, present, *rest, **kwargs):
+        from segtui.core.features.build import FeatureBuilder
+        real_ensure = FeatureBuilder.ensure
+        def ensure(self, fields=None, progress=None):
             def fire():
                 os.kill(os.getpid(), signal.SIGINT)
-            kwargs["progress"] = lambda step, fraction: fraction > 0.3 and threading.Timer(0.005, fire).start()
-            return real_build(con, as_of, tables, present, **kwargs)
-        workspace.build_features = build
+            return real_ensure(self, fields, lambda step, fraction: fraction > 0.3 and threading.Timer(0.005, fire).start())
+        FeatureBuilder.ensure = ensure
         from segtui.cli import main
         sys.argv = ["segtui", "count", {str(shop)!r}, "--where", "orders >= 0"]
         main()

@@ -1,5 +1,7 @@
 """The feature cache never serves stale features: a changed source, as-of date or feature SQL
-gives another key; a damaged entry is rebuilt; the folder stays bounded and outside the shop."""
+gives another key; editing one family rebuilds it and what reads it, nothing else; a question
+builds only the families it reads; a damaged entry is rebuilt; the folder stays bounded and
+outside the shop."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import os
 from datetime import date
 from pathlib import Path
 
+import shutil
+
 import duckdb
 import pytest
 
+import segtui.resources
 from conftest import make_csv_folder, make_duckdb, tree_digest
 from segtui.core import cache
 from segtui.core import workspace as W
+from segtui.core.features.build import FeatureBuilder
 from segtui.core.workspace import open_workspace
 from segtui.resources import queries_dir
 
@@ -38,17 +44,31 @@ def shop(tmp_path) -> Path:
 
 
 @pytest.fixture
-def builds(monkeypatch) -> list[date]:
-    """The as-of date of every real feature build (a cache hit builds nothing)."""
-    seen: list[date] = []
-    real = W.build_features
+def builds(monkeypatch) -> list[tuple[date, str]]:
+    """(as-of date, family) of every family really built (a cache hit builds nothing)."""
+    seen: list[tuple[date, str]] = []
+    real = FeatureBuilder._build
 
-    def counting(con, as_of, *args, **kwargs):
-        seen.append(as_of)
-        return real(con, as_of, *args, **kwargs)
+    def counting(self, family):
+        seen.append((self.as_of, family))
+        return real(self, family)
 
-    monkeypatch.setattr(W, "build_features", counting)
+    monkeypatch.setattr(FeatureBuilder, "_build", counting)
     return seen
+
+
+def built(builds) -> set[str]:
+    return {family for _, family in builds}
+
+
+def features_entries() -> list:
+    """The assembled feature tables among the entries (the rest are families)."""
+    return [e for e in cache.entries() if e.meta.get("kind") == "features"]
+
+
+# The families the test shop (orders with a channel, events without device or os) has: a table each but
+# the columns files (order_habits and last_action, complaints: computed in the final join).
+SHOP_TABLES = {"core", "events", "universe", "rfm", "order_profile", "views_unbought", "reviews"}
 
 
 def table(ws) -> list[tuple]:
@@ -65,12 +85,45 @@ def snapshot(source, **kwargs):
 
 def test_a_second_open_reads_the_cache_and_gets_the_same_features(shop, builds):
     first = snapshot(shop)
+    assert built(builds) == SHOP_TABLES and len(builds) == len(SHOP_TABLES)
     second = snapshot(shop)
-    assert len(builds) == 1
+    assert len(builds) == len(SHOP_TABLES)       # nothing built again
     assert second == first                        # FeatureSet (available, unavailable), rows, counts
     assert first[0].unavailable                   # a shop without customers: reasons survive the cache
-    [entry] = cache.entries()
+    [entry] = features_entries()
     assert entry.complete and entry.meta["as_of"] == first[0].as_of.isoformat()
+    assert {e.meta["family"] for e in cache.entries() if e.meta["kind"] == "family"} == SHOP_TABLES
+
+
+def test_a_question_builds_only_the_families_it_reads(shop, builds):
+    """An orders filter waits for the core pass and the universe only; in_segment pulls in what
+    the segment reads (the abandoned cart: the events, and the reviews the last action reads)."""
+    ws = open_workspace(shop, fields=None)
+    try:
+        assert ws.count("orders >= 1") == 2 and built(builds) == {"core", "universe"}
+        assert ws.count("in_segment('Abandoned cart')") == 1  # 10's cart on 2026-02-20, after the orders
+        assert built(builds) == {"core", "universe", "events", "reviews"}
+        assert ws.count("orders >= 1 AND total_spent > 40") == 1 and len(builds) == 4
+        assert ws.total() == 3                     # customer 12 has an event, no order
+        ws.pending_store(ws.con)                   # the caller stores, once it has answered
+    finally:
+        ws.close()
+    assert features_entries() == []                # questions make views, not tables to keep
+    builds.clear()
+    full = open_workspace(shop)                    # the families built above come from the cache
+    full.close()
+    assert built(builds) == SHOP_TABLES - {"core", "universe", "events", "reviews"}
+
+
+def test_a_cached_feature_table_answers_any_question(shop, builds):
+    open_workspace(shop).close()
+    builds.clear()
+    ws = open_workspace(shop, fields=None)
+    try:
+        assert ws.count("email_opens_90d = 0 AND orders >= 1") == 2 and builds == []
+        assert ws.features.rows_sorted
+    finally:
+        ws.close()
 
 
 def test_progress_names_saving_and_reading_the_cache(shop, builds):
@@ -115,12 +168,12 @@ def test_a_store_left_for_later_writes_the_entry_the_next_open_reads(shop, build
     try:
         assert cache.entries() == [] and ws.pending_store is not None
         cursor = ws.con.cursor()
-        assert ws.pending_store(cursor) is not None
+        ws.pending_store(cursor)
         cursor.close()
         expected = table(ws)
     finally:
         ws.close()
-    [entry] = cache.entries()
+    [entry] = features_entries()
     assert entry.complete
     steps: list[str] = []
     ws = open_workspace(shop, store_later=True, progress=lambda step, fraction: steps.append(step))
@@ -128,7 +181,7 @@ def test_a_store_left_for_later_writes_the_entry_the_next_open_reads(shop, build
         assert steps == ["features: from cache"] and ws.pending_store is None and table(ws) == expected
     finally:
         ws.close()
-    assert len(builds) == 1
+    assert len(builds) == len(SHOP_TABLES)
     assert open_workspace(shop, use_cache=False, store_later=True).pending_store is None
 
 
@@ -139,7 +192,7 @@ def test_a_failed_or_interrupted_store_leaves_no_file(shop, builds):
     try:
         cursor = ws.con.cursor()
         cursor.close()
-        assert ws.pending_store(cursor) is None
+        ws.pending_store(cursor)
     finally:
         ws.close()
     folder = cache.features_cache_dir()
@@ -161,7 +214,7 @@ def test_temp_files_of_a_killed_write_are_removed_once_stale(shop, builds):
         os.utime(path, (stale, stale))
     open_workspace(shop).close()
     assert not old.exists() and not old_wal.exists() and young.exists()
-    assert len(cache.entries()) == 1
+    assert len(features_entries()) == 1
     cache.clear()
     assert list(folder.iterdir()) == []
 
@@ -172,7 +225,7 @@ def test_a_changed_source_is_never_served_stale(shop, builds):
     con.execute("INSERT INTO orders VALUES (4, 12, TIMESTAMP '2026-03-01 12:00:00', 99.0, 'web')")
     con.close()
     _, after, n_after = snapshot(shop)
-    assert len(builds) == 2
+    assert len(builds) == 2 * len(SHOP_TABLES)
     assert (n_before, n_after) == (2, 3)
     assert before != after
 
@@ -188,7 +241,7 @@ def test_a_changed_schema_is_never_served_stale(tmp_path, builds):
     )
     os.utime(folder / "orders.csv", ns=(stat.st_atime_ns, stat.st_mtime_ns))   # same mtime on purpose
     second, _, _ = snapshot(folder)
-    assert len(builds) == 2
+    assert [family for _, family in builds].count("core") == 2
     assert "discount_share" in first.unavailable and "discount_share" not in second.unavailable
 
 
@@ -196,32 +249,42 @@ def test_another_as_of_date_is_another_entry(shop, builds):
     early = snapshot(shop, as_of=date(2026, 2, 10))
     late = snapshot(shop, as_of=date(2026, 3, 2))
     again = snapshot(shop, as_of=date(2026, 2, 10))
-    assert builds == [date(2026, 2, 10), date(2026, 3, 2)]
+    assert sorted({day for day, _ in builds}) == [date(2026, 2, 10), date(2026, 3, 2)]
+    assert len(builds) == 2 * len(SHOP_TABLES)
     assert early == again and early[2] == 1 and late[2] == 2
-    assert len(cache.entries()) == 2
+    assert len(features_entries()) == 2
 
 
-def test_changed_feature_sql_is_never_served_stale(shop, builds, monkeypatch):
+def test_a_new_cache_version_is_never_served_stale(shop, builds, monkeypatch):
     snapshot(shop)
     monkeypatch.setattr(cache, "CACHE_VERSION", cache.CACHE_VERSION + 1)
     snapshot(shop)
-    assert len(builds) == 2
-    real = cache.definitions_hash()
-    monkeypatch.setattr(cache, "definitions_hash", lambda: real + "-edited core.sql")
-    snapshot(shop)
-    assert len(builds) == 3
+    assert len(builds) == 2 * len(SHOP_TABLES)
 
 
-def test_the_key_covers_every_feature_file(tmp_path, monkeypatch):
-    queries = tmp_path / "queries"
-    (queries / "features").mkdir(parents=True)
-    for file in (queries_dir() / "features").glob("*.sql"):
-        (queries / "features" / file.name).write_text(file.read_text())
-    monkeypatch.setattr(cache, "queries_dir", lambda: queries)
-    before = cache.definitions_hash()
-    core = queries / "features" / "core.sql"
-    core.write_text(core.read_text() + "\n-- a comment is a change too\n")
-    assert cache.definitions_hash() != before
+@pytest.fixture
+def editable_queries(tmp_path, monkeypatch):
+    """A copy of queries/ that segtui reads instead of the real one."""
+    copy = tmp_path / "queries"
+    shutil.copytree(queries_dir(), copy)
+    monkeypatch.setattr(segtui.resources, "queries_dir", lambda: copy)
+    return copy / "features"
+
+
+@pytest.mark.parametrize("file, rebuilt", [
+    ("core.sql", {"core", "universe", "rfm", "views_unbought"}),      # and what reads the core table
+    ("events.sql", {"events", "views_unbought"}),
+    ("base_reviews.sql", {"reviews"}),                               # an as-of base: the families reading it
+    ("last_action.sql", set()),                                      # a columns file: the join only
+])
+def test_editing_one_family_rebuilds_it_and_what_reads_it_and_nothing_else(shop, builds, editable_queries, file, rebuilt):
+    first = snapshot(shop)
+    builds.clear()
+    edited = editable_queries / file
+    edited.write_text(edited.read_text() + "\n-- a comment is a change too\n")
+    assert snapshot(shop) == first
+    assert built(builds) == rebuilt and len(builds) == len(rebuilt)
+    assert len(features_entries()) == 2                              # the join is another table
 
 
 def test_no_cache_neither_reads_nor_writes(shop, builds):
@@ -229,7 +292,7 @@ def test_no_cache_neither_reads_nor_writes(shop, builds):
     assert cache.entries() == []
     snapshot(shop)
     snapshot(shop, use_cache=False)
-    assert len(builds) == 3 and len(cache.entries()) == 1
+    assert len(builds) == 3 * len(SHOP_TABLES) and len(features_entries()) == 1
 
 
 def test_the_environment_switch_is_no_cache(shop, builds, monkeypatch):
@@ -240,12 +303,13 @@ def test_the_environment_switch_is_no_cache(shop, builds, monkeypatch):
 
 def test_a_damaged_entry_is_rebuilt(shop, builds):
     good = snapshot(shop)
-    [entry] = cache.entries()
-    stored = next(p for p in entry.files if p.suffix == cache.SUFFIX)
-    stored.write_bytes(b"not a database at all")
+    [entry] = features_entries()
+    core = next(e for e in cache.entries() if e.meta.get("family") == "core")
+    for damaged in (entry, core):
+        next(p for p in damaged.files if p.suffix == cache.SUFFIX).write_bytes(b"not a database at all")
     assert snapshot(shop) == good
-    assert len(builds) == 2
-    assert snapshot(shop) == good and len(builds) == 2      # the rebuild was stored again
+    assert built(builds) == SHOP_TABLES and len(builds) == len(SHOP_TABLES) + 1   # core again, not the rest
+    assert snapshot(shop) == good and len(builds) == len(SHOP_TABLES) + 1     # the rebuild was stored again
 
 
 def test_an_unwritable_cache_is_not_an_error(shop, builds, monkeypatch, tmp_path):
@@ -261,13 +325,14 @@ def test_the_cache_stays_out_of_the_shop_and_bounded(tmp_path, builds, monkeypat
     })
     digest = tree_digest(folder)
     snapshot(folder, as_of=date(2026, 1, 31))
-    one = cache.entries()[0].size
+    one = sum(e.size for e in cache.entries())               # one date: its families and its table
     monkeypatch.setenv("SEGTUI_CACHE_MAX_BYTES", str(int(one * 2.5)))
     for day in (2, 3, 4, 5):
         snapshot(folder, as_of=date(2026, 2, day))
     kept = cache.entries()
-    assert len(kept) == 2                                    # the newest two fit the bound
-    assert {e.meta["as_of"] for e in kept} == {"2026-02-05", "2026-02-04"}
+    assert sum(e.size for e in kept) <= one * 2.5
+    assert {e.meta["as_of"] for e in kept} >= {"2026-02-05", "2026-02-04"}
+    assert {e.meta["as_of"] for e in kept} <= {"2026-02-05", "2026-02-04", "2026-02-03"}  # the oldest go first
     assert tree_digest(folder) == digest                     # nothing written beside the shop
     assert not list(cache.features_cache_dir().glob(".*.tmp"))
 
@@ -286,11 +351,11 @@ def test_cli_no_cache_and_cache_clear(shop, capsys):
     assert cli(capsys, "count", str(shop), "--where", "orders >= 1", "--no-cache")[:2] == (0, "2\n")
     assert cache.entries() == []
     assert cli(capsys, "count", str(shop), "--where", "orders >= 1")[:2] == (0, "2\n")
-    assert len(cache.entries()) == 1
+    assert len(cache.entries()) == 2                         # the core and the universe
     code, out, _ = cli(capsys, "cache", "info", "--json")
-    assert code == 0 and '"entries": 1' in out
+    assert code == 0 and '"entries": 2' in out
     code, _, err = cli(capsys, "cache", "clear")
-    assert code == 0 and "removed 1" in err
+    assert code == 0 and "removed 2" in err
     assert cache.entries() == []
 
 
@@ -298,13 +363,13 @@ def test_cli_no_cache_and_cache_clear(shop, capsys):
 def stores(monkeypatch, capsys) -> list[str]:
     """Every copy into the cache by a headless command, as what stdout held when it began."""
     seen: list[str] = []
-    real = cache.store_features
+    real = cache._write
 
     def recording(*args, **kwargs):
         seen.append(capsys.readouterr().out)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "store_features", recording)
+    monkeypatch.setattr(cache, "_write", recording)
     return seen
 
 
@@ -317,19 +382,23 @@ def test_a_headless_command_answers_before_it_copies_a_fresh_build(shop, stores,
     args = [str(tmp_path / "members.csv") if a == "OUT" else a for a in command]
     code, out, err = cli(capsys, command[0], str(shop), *args[1:])
     assert code == 0, err
-    assert len(stores) == 1 and len(cache.entries()) == 1
+    written = len(stores)
+    assert written == len(cache.entries()) >= 2
     if command[0] == "export":
         assert (tmp_path / "members.csv").read_text().count("\n") == 3  # header + 2 buyers
     else:
-        assert stores[0].strip() and out == ""  # all of stdout was out before the copy began
+        assert stores[0].strip() and set(stores[1:]) == {""}  # all of stdout was out before the first copy
     assert cli(capsys, *command[:1], str(shop), *args[1:])[0] == 0 or command[0] == "export"
-    assert len(stores) == 1  # the second run read the entry
+    assert len(stores) == written  # the second run read the entries
 
 
 def test_a_failed_command_still_keeps_its_build(shop, stores, capsys):
-    code, out, err = cli(capsys, "count", str(shop), "--where", "ordres >= 1")
+    code, out, err = cli(capsys, "export", str(shop), "--where", "orders >= 1", "--out", "members.txt")
+    assert code == 1 and cache.entries() == []        # refused before anything was built
+    code, out, err = cli(capsys, "export", str(shop), "--where", "orders >= 1 AND ordres >= 1", "--out",
+                         str(shop.parent / "m.csv"))
     assert code == 1 and "did you mean 'orders'" in err and out == ""
-    assert len(cache.entries()) == 1
+    assert len(features_entries()) == 1               # the full build the export waited for is kept
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), RuntimeError("Query interrupted")])
@@ -337,7 +406,7 @@ def test_ctrl_c_during_the_copy_skips_it_and_keeps_the_answer(shop, monkeypatch,
     def interrupted(*args, **kwargs):
         raise interrupt
 
-    monkeypatch.setattr(cache, "store_features", interrupted)
+    monkeypatch.setattr(cache, "_write", interrupted)
     code, out, err = cli(capsys, "count", str(shop), "--where", "orders >= 1")
     assert (code, out) == (0, "2\n")
     assert "skipped saving the features to the cache" in err
@@ -373,18 +442,19 @@ def test_entries_keep_their_rows_in_customer_order_and_say_so(tmp_path, builds):
         assert built != sorted(built)       # else this test could not tell a sorted entry apart
     finally:
         fresh.close()
+    before = len(builds)
     cached = open_workspace(shop)
     try:
-        assert cached.features.rows_sorted and len(builds) == 1
+        assert cached.features.rows_sorted and len(builds) == before
         assert scan_order(cached) == sorted(built)
     finally:
         cached.close()
-    [entry] = cache.entries()
+    [entry] = features_entries()
     sidecar = next(p for p in entry.files if p.suffix == cache.SIDECAR)
     sidecar.write_text(sidecar.read_text().replace('"order": "customer_id", ', ""))  # an older entry
     older = open_workspace(shop)
     try:
-        assert not older.features.rows_sorted and len(builds) == 1
+        assert not older.features.rows_sorted and len(builds) == before
     finally:
         older.close()
 

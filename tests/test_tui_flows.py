@@ -335,7 +335,7 @@ async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, 
     unexpected error for the log (it was written there, with a traceback)."""
     import duckdb
 
-    import segtui.core.workspace as W
+    from segtui.core.features.build import FeatureBuilder
     from segtui.locations import log_file
 
     ended = threading.Event()
@@ -348,7 +348,7 @@ async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, 
         finally:
             ended.set()
 
-    monkeypatch.setattr(W, "build_features", interrupted_build)
+    monkeypatch.setattr(FeatureBuilder, "ensure", interrupted_build)
     app = make_app(tui_shop)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.2)

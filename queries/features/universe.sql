@@ -1,11 +1,14 @@
 -- The customer universe: every customer_id in customers (created on or before the as-of day,
 -- or undated), orders or events on or before it, with what the customers table says about
 -- them (their latest record; customers_asof is empty when the shop has no customers table,
--- feature_events when it has no events):
+-- events_asof when it has no events):
 --   country, city, age (whole years at the as-of date), gender, email_opt_in
 --   tenure_days: whole days since the customer was created, or, when customers has no
 --                created_at for them, since their first order or event
 -- first_activity_days_ago is the age of the earliest order or event.
+-- The events are read here with a GROUP BY of their own rather than from the events family,
+-- so that a question about orders alone never waits for the events pass (one aggregate over
+-- the events is a small part of that pass).
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_universe AS
 WITH seen AS (
@@ -15,7 +18,7 @@ WITH seen AS (
         UNION ALL
         SELECT customer_id, days_since_first_order FROM feature_core
         UNION ALL
-        SELECT customer_id, first_event_days_ago FROM feature_events
+        SELECT customer_id, MAX(days_ago) FROM events_asof GROUP BY customer_id
     ) AS all_customers
     GROUP BY customer_id
 )

@@ -1,33 +1,38 @@
-"""The feature cache: build ``customer_features`` once per shop, as-of date and feature SQL.
+"""The feature cache: each feature family built once per shop, as-of date and definition, and
+the assembled ``customer_features`` table once per set of families.
 
 DuckDB writes and reads the files (a small DuckDB database per entry, with a JSON sidecar); this
-module decides the key, where entries live, when one is stale and how large the folder may grow.
+module decides the keys, where entries live, when one is stale and how large the folder may grow.
 
 Decisions:
 
 - Entries live in the user cache folder (``segtui.locations.cache_dir()/features``), never
   beside the shop: segtui never writes to the user's data.
-- The key is a sha256 over everything the table depends on: the source's fingerprint (size and
-  mtime of the file, its DuckDB WAL, or each table file of a folder, plus the file's path), the
-  mapping file's content, the schema of the contract views, the as-of date, and the feature
-  definitions (every ``queries/features/*.sql``, the field catalogue, :data:`CACHE_VERSION`
-  and the DuckDB version). Any change gives another key, so a stale entry is never found;
-  it just ages out. Content is not hashed (reading 1 GB to check a cache would defeat it), so
-  a file rewritten with the same size within the same mtime tick is not noticed; ``--no-cache``
-  is the way out.
+- One entry per **family** (``feature_core``, ``feature_events``...: the table its SQL file
+  makes) and one per **assembled feature table** (the join of the families that the explorer,
+  ``segments`` and a full export read; re-joining a million rows costs ~2 s, reading an entry
+  milliseconds). A question that needs a few families reads just theirs.
+- A family's key is a sha256 over the source's fingerprint (size and mtime of the file, its
+  DuckDB WAL, or each table file of a folder, plus the path; the mapping file's content; the
+  schema of the contract views), the as-of date and the family's *definition*: the text of
+  every file that may compute it, of the as-of base files it reads, its fields in the
+  catalogue, and the definitions of the families it reads, transitively (plus
+  :data:`CACHE_VERSION` and the DuckDB version). Editing one family's SQL gives it and the
+  families that read it new keys and leaves every other entry valid. An assembled table's
+  key covers the keys of its families and its columns. Content is not hashed (reading 1 GB to
+  check a cache would defeat it), so a file rewritten with the same size within the same mtime
+  tick is not noticed; ``--no-cache`` is the way out.
 - An entry is written to temporary files in the cache folder and renamed into place (the
   database before its sidecar; an entry counts only when both exist), so a crash or a
   second segtui writing the same entry never leaves a half-written file under a valid name.
   Failing to write the cache is never an error: the features were built, the command goes on.
-- Entries hold their rows in ``customer_id`` order (sorting on the way in costs ~0.2 s at 1M
-  customers, once), and the sidecar says so (``"order"``): an export from such an entry is
-  a plain scan in that order, no ``ORDER BY``, 0.3-0.4 s less for every 1M-row export
-  (:func:`segtui.core.export.export_members`). An entry without the mark is read as unsorted.
-- Reading: the entry is ATTACHed READ_ONLY and ``customer_features`` becomes a view over its
-  table. Measured at 1M customers (benchmarks/README.md): attaching takes milliseconds and
-  counts over DuckDB's own storage are as fast as over an in-memory table, while loading a
-  Parquet copy into memory took seconds and a view over Parquet decodes it on every count.
-  A damaged or mismatching entry is deleted and rebuilt.
+- Assembled tables hold their rows in ``customer_id`` order (sorting on the way in costs ~0.2 s
+  at 1M customers, once), and the sidecar says so (``"order"``): an export from such an entry
+  is a plain scan in that order, no ``ORDER BY`` (:func:`segtui.core.export.export_members`).
+- Reading: the entry is ATTACHed READ_ONLY and a view of the expected name reads its table.
+  Measured at 1M customers (benchmarks/README.md): attaching takes milliseconds and counts
+  over DuckDB's own storage are as fast as over an in-memory table. A damaged or mismatching
+  entry is deleted and rebuilt.
 - The folder is bounded (:data:`DEFAULT_MAX_BYTES`, or ``SEGTUI_CACHE_MAX_BYTES``): after each
   write the least recently used entries beyond the bound are deleted. Reading an entry touches
   it.
@@ -40,19 +45,21 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from segtui.core.features import FEATURE_TABLE, FIELDS, FeatureSet, feature_availability
+from segtui.core.features import FEATURE_TABLE, FIELDS, FeatureSet
+from segtui.core.features.build import FeatureBuilder, base_reads
+from segtui.core.features.catalog import load_query
 from segtui.core.source import Shop, quote_str
 from segtui.locations import cache_dir
-from segtui.resources import queries_dir
 
 #: Bump when the meaning of a cached table changes without any feature SQL changing.
-CACHE_VERSION = 2  # 2: entries are stored in customer_id order
+CACHE_VERSION = 3  # 3: one entry per family, plus assembled tables
 
 #: A temp file this old belongs to no write in progress (one takes seconds even at 10M
 #: customers): its writer was killed, and the next write removes it.
@@ -62,7 +69,7 @@ STALE_TEMP_SECONDS = 3600
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
 SUFFIX = ".duckdb"
-ATTACHED = "segtui_feature_cache"  # the entry's name inside the workspace connection
+ATTACHED = "segtui_feature_cache"  # an assembled entry's name inside the workspace connection
 SIDECAR = ".json"
 
 
@@ -79,7 +86,7 @@ def max_bytes() -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# The key
+# The keys
 
 
 def _stat(path: Path) -> list:
@@ -121,27 +128,112 @@ def source_fingerprint(shop: Shop) -> dict:
     return {"files": files, "mapping": mapping, "schema": schema, "id_types": dict(sorted(shop.id_types.items()))}
 
 
-def definitions_hash() -> str:
-    """sha256 of what defines the features: their SQL files, the catalogue, this module's
-    version and DuckDB's."""
-    digest = hashlib.sha256()
-    digest.update(f"cache v{CACHE_VERSION} duckdb {duckdb.__version__}\n".encode())
-    for file in sorted((queries_dir() / "features").glob("*.sql")):
-        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    digest.update(repr(FIELDS).encode())
-    return digest.hexdigest()
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cache_key(shop: Shop, as_of: date) -> str:
-    payload = json.dumps(
-        {"source": source_fingerprint(shop), "as_of": as_of.isoformat(), "definitions": definitions_hash()},
-        sort_keys=True, default=str,
+def family_definition(builder: FeatureBuilder, family: str, _memo: dict | None = None) -> str:
+    """sha256 of what defines a family here: the text of every candidate file, of the base
+    files they read (transitively), the family's fields, and the definitions of the families
+    they read."""
+    memo = {} if _memo is None else _memo
+    if family in memo:
+        return memo[family]
+    bases_by_object = {load_query(file).table: file for file in _all_base_files()}
+    files: set[str] = set()
+    todo = [read for query in builder.candidates[family] for read in base_reads(query)]
+    while todo:
+        name = todo.pop()
+        file = bases_by_object.get(name)
+        if file is not None and file not in files:
+            files.add(file)
+            todo.extend(base_reads(load_query(file)))
+    memo[family] = _digest(
+        CACHE_VERSION, duckdb.__version__, builder.engine, family,
+        [[query.file, query.sql] for query in builder.candidates[family]],
+        [[file, load_query(file).sql] for file in sorted(files)],
+        [repr(f) for f in FIELDS if f.family == family],
+        {read: family_definition(builder, read, memo) for read in sorted(builder.reads(family))},
     )
-    return hashlib.sha256(payload.encode()).hexdigest()[:40]
+    return memo[family]
+
+
+def _all_base_files() -> list[str]:
+    from segtui.core.features.catalog import _BASES
+
+    return ["base_asof.sql", *_BASES.values()]
+
+
+class FeatureCache:
+    """The feature cache as one opened shop, as of one date, uses it: the keys of its families
+    and assembled tables, reading and writing them. The source is fingerprinted once."""
+
+    def __init__(self, shop: Shop, as_of: date) -> None:
+        self.shop = shop
+        self.as_of = as_of
+        self.source = _digest(source_fingerprint(shop))
+        self._definitions: dict[str, str] = {}
+
+    def family_key(self, builder: FeatureBuilder, family: str) -> str:
+        definition = family_definition(builder, family, self._definitions)
+        return _digest("family", self.source, self.as_of.isoformat(), definition)[:40]
+
+    def features_key(self, builder: FeatureBuilder, fields: Collection[str] | None = None) -> str:
+        names = [f.name for f in builder.available if fields is None or f.name in set(fields)]
+        families = builder.families_for(names)
+        return _digest("features", self.source, self.as_of.isoformat(), names,
+                       {family: self.family_key(builder, family) for family in families})[:40]
+
+    # -- families ------------------------------------------------------------------------------
+
+    def load_family(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder, family: str) -> bool:
+        """Make ``feature_<family>`` a view of its cache entry; False on a miss."""
+        key = self.family_key(builder, family)
+        table = f"feature_{family}"
+        alias = f"segtui_cache_{family}"
+        meta = _attach(con, key, alias, table)
+        if meta is None:
+            return False
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {alias}.{table}")
+        builder._made.append(("VIEW", table))
+        return True
+
+    def store_family(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder, family: str) -> Path | None:
+        key = self.family_key(builder, family)
+        table = f"feature_{family}"
+        meta = {"kind": "family", "family": family, "source": str(self.shop.path), "as_of": self.as_of.isoformat()}
+        return _write(con, key, table, f"SELECT * FROM {table}", meta)
+
+    # -- assembled feature tables ----------------------------------------------------------------
+
+    def load_features(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder,
+                      fields: Collection[str] | None = None) -> FeatureSet | None:
+        """Make ``customer_features`` a view of a cached assembled table with exactly these
+        fields (None: every available one); None on a miss."""
+        key = self.features_key(builder, fields)
+        expected = FeatureSet(self.as_of, tuple(f for f in builder.available if fields is None or f.name in set(fields)),
+                              builder.unavailable, rows_sorted=True)
+        meta = _attach(con, key, ATTACHED, FEATURE_TABLE, list(expected.columns))
+        if meta is None:
+            return None
+        from segtui.core.features.build import _drop_feature_table
+
+        _drop_feature_table(con)
+        con.execute(f"CREATE OR REPLACE VIEW {FEATURE_TABLE} AS SELECT * FROM {ATTACHED}.{FEATURE_TABLE}")
+        return FeatureSet(expected.as_of, expected.available, expected.unavailable,
+                          rows_sorted=meta.get("order") == "customer_id")
+
+    def store_features(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder,
+                       feature_set: FeatureSet) -> Path | None:
+        key = self.features_key(builder, [f.name for f in feature_set.available])
+        meta = {"kind": "features", "source": str(self.shop.path), "as_of": feature_set.as_of.isoformat(),
+                "columns": list(feature_set.columns), "order": "customer_id",
+                "unavailable": feature_set.unavailable}
+        return _write(con, key, FEATURE_TABLE, f"SELECT * FROM {FEATURE_TABLE} ORDER BY customer_id", meta)
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading and writing
+# Reading and writing one entry
 
 
 def _paths(key: str, folder: Path | None = None) -> tuple[Path, Path]:
@@ -149,32 +241,29 @@ def _paths(key: str, folder: Path | None = None) -> tuple[Path, Path]:
     return folder / f"{key}{SUFFIX}", folder / f"{key}{SIDECAR}"
 
 
-def load_features(shop: Shop, as_of: date, key: str | None = None) -> FeatureSet | None:
-    """Create ``customer_features`` in the shop's connection from the cache; None on a miss.
-
-    The FeatureSet is recomputed from the shop's tables and columns (the same function the
-    build uses) and checked against what the entry says it holds, so a cached table is only
-    used when its columns are exactly the ones a fresh build would make.
-    """
-    key = key or cache_key(shop, as_of)
+def _attach(con: duckdb.DuckDBPyConnection, key: str, alias: str, table: str,
+            columns: list[str] | None = None) -> dict | None:
+    """ATTACH the entry ``key`` READ_ONLY as ``alias`` and check it holds ``table`` (with
+    exactly ``columns`` when given); its sidecar, or None on a miss. A damaged entry is
+    deleted. Reading an entry touches it (the bound evicts the least recently used)."""
     table_file, sidecar = _paths(key)
     if not (table_file.is_file() and sidecar.is_file()):
         return None
-    available, unavailable = feature_availability(shop.table_names, shop.present_columns)
+    attached = False
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        feature_set = FeatureSet(as_of, available, unavailable, rows_sorted=meta.get("order") == "customer_id")
-        if meta.get("key") != key or meta.get("columns") != list(feature_set.columns):
+        if meta.get("key") != key or (columns is not None and meta.get("columns") != columns):
             raise ValueError("entry does not match this build")
-        shop.con.execute(f"ATTACH {quote_str(str(table_file))} AS {ATTACHED} (READ_ONLY)")
-        shop.con.execute(f"CREATE OR REPLACE VIEW {FEATURE_TABLE} AS SELECT * FROM {ATTACHED}.{FEATURE_TABLE}")
-        columns = [r[0] for r in shop.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()]
-        if columns != list(feature_set.columns):
+        con.execute(f"DETACH DATABASE IF EXISTS {alias}")
+        con.execute(f"ATTACH {quote_str(str(table_file))} AS {alias} (READ_ONLY)")
+        attached = True
+        found = [r[0] for r in con.execute(f"DESCRIBE {alias}.{table}").fetchall()]
+        if columns is not None and found != columns:
             raise ValueError("cached columns differ")
     except (OSError, ValueError, duckdb.Error):
-        for statement in (f"DROP VIEW IF EXISTS {FEATURE_TABLE}", f"DETACH DATABASE IF EXISTS {ATTACHED}"):
+        if attached:
             try:
-                shop.con.execute(statement)
+                con.execute(f"DETACH DATABASE IF EXISTS {alias}")
             except duckdb.Error:
                 pass
         _remove(table_file, sidecar)
@@ -185,20 +274,15 @@ def load_features(shop: Shop, as_of: date, key: str | None = None) -> FeatureSet
             os.utime(path, (now, now))
         except OSError:
             pass
-    return feature_set
+    return meta
 
 
-def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None,
-                   con: duckdb.DuckDBPyConnection | None = None) -> Path | None:
-    """Write the connection's ``customer_features`` as a cache entry; None when it could not be.
+def _write(con: duckdb.DuckDBPyConnection, key: str, table: str, select: str, meta: dict) -> Path | None:
+    """Write ``select`` as table ``table`` of the entry ``key``; None when it could not be.
 
     Best effort by design: a full disk or a read-only cache folder costs the next open a
-    rebuild, not this command its result. ``con``: a cursor of ``shop.con`` to write with (the
-    explorer's store runs beside its queries); an interrupt of it stops the copy and leaves
-    no file behind.
-    """
-    con = con or shop.con
-    key = key or cache_key(shop, feature_set.as_of)
+    rebuild, not this command its result. An interrupt of ``con`` (a cursor the explorer
+    tracks) stops the copy and leaves no file behind."""
     folder = features_cache_dir()
     table_file, sidecar = _paths(key, folder)
     tmp_table = tmp_meta = None
@@ -211,21 +295,11 @@ def store_features(shop: Shop, feature_set: FeatureSet, key: str | None = None,
         writer = f"{ATTACHED}_out"
         con.execute(f"ATTACH {quote_str(str(tmp_table))} AS {writer}")
         try:
-            con.execute(
-                f"CREATE TABLE {writer}.{FEATURE_TABLE} AS SELECT * FROM {FEATURE_TABLE} ORDER BY customer_id"
-            )
+            con.execute(f"CREATE TABLE {writer}.{table} AS {select}")
+            rows = con.execute(f"SELECT count(*) FROM {writer}.{table}").fetchone()[0]
         finally:
             con.execute(f"DETACH {writer}")
-        meta = {
-            "key": key,
-            "source": str(shop.path),
-            "as_of": feature_set.as_of.isoformat(),
-            "columns": list(feature_set.columns),
-            "order": "customer_id",
-            "unavailable": feature_set.unavailable,
-            "rows": con.execute(f"SELECT count(*) FROM {FEATURE_TABLE}").fetchone()[0],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+        meta = {"key": key, **meta, "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(meta, fh)

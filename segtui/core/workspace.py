@@ -8,13 +8,24 @@ filters do the work.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from segtui.core.features import FEATURE_TABLE, FeatureSet, build_features, default_as_of
-from segtui.core.segments import CompiledSegment, SegmentCatalog, SegmentCounts, count_segments, count_where, load_segments
+from segtui.core.cache import FeatureCache
+from segtui.core.features import FeatureSet, default_as_of
+from segtui.core.features.build import FeatureBuilder
+from segtui.core.filters import referenced_columns
+from segtui.core.segments import (
+    CompiledSegment,
+    SegmentCatalog,
+    SegmentCounts,
+    count_segments,
+    count_where,
+    load_segments,
+)
 from segtui.core.source import Shop, open_source
 from segtui.errors import SegmentError, SourceError
 from segtui.locations import user_segments_dir
@@ -26,36 +37,109 @@ Progress = Callable[[str, float], None]
 #: million customers (benchmarks/README.md). The progress bar keeps that much for it.
 STORE_SHARE = 0.1
 
+#: ``open_workspace(fields=ALL)``: every available field (the default).
+ALL = object()
+
 
 @dataclass
 class Workspace:
+    """One shop as of one date: the segment catalogue compiled against the feature catalogue,
+    and ``customer_features`` holding the fields asked for so far (:meth:`require`)."""
+
     shop: Shop
-    features: FeatureSet
+    builder: FeatureBuilder
     catalog: SegmentCatalog
     segments_dir: Path
-    #: With ``open_workspace(store_later=True)``: what writes this fresh build to the feature
-    #: cache, ``store(con)`` with a cursor of :attr:`con`; None when there is nothing to store.
-    pending_store: Callable[[object], Path | None] | None = None
+    cache: FeatureCache | None = None
+    features: FeatureSet | None = None
+    _stores: list[Callable[[object], None]] = field(default_factory=list)
 
     @property
     def as_of(self) -> date:
-        return self.features.as_of
+        return self.builder.as_of
 
     @property
     def con(self):
         return self.shop.con
 
+    @property
+    def pending_store(self) -> Callable[[object], None] | None:
+        """What copies fresh builds into the feature cache, ``store(con)`` with a cursor of
+        :attr:`con`; None when there is nothing to store. The answer comes first. Setting it to
+        None hands the copy over (the explorer runs it in a thread of its own)."""
+        stores = list(self._stores)
+        if not stores:
+            return None
+
+        def store(con) -> None:
+            for one in stores:
+                one(con)
+                if one in self._stores:
+                    self._stores.remove(one)
+
+        return store
+
+    @pending_store.setter
+    def pending_store(self, value: None) -> None:
+        if value is not None:
+            raise ValueError("only None hands the pending store over")
+        self._stores.clear()
+
+    def require(self, fields: Collection[str] | None = None, progress: Progress | None = None) -> FeatureSet:
+        """Make ``customer_features`` hold at least ``fields`` (None: every available field)
+        and return what it holds.
+
+        Every available field (the explorer, ``segments``, a full export) is a table, read from
+        the cache's assembled entry or built and then stored (families and table). Fewer fields
+        are a view over just their families, each read from the cache or built: a question
+        about orders never waits for the events. A cached full table serves any question.
+        """
+        names = None if fields is None else set(fields) & set(self.builder.available_names)
+        have = set(self.features.columns) if self.features is not None else set()
+        if self.features is not None and (names is None and self._is_full() or names is not None and names <= have):
+            return self.features
+        report = progress or (lambda step, fraction: None)
+        if self.cache is not None:
+            cached = self.cache.load_features(self.con, self.builder)
+            if cached is not None:
+                report("features: from cache", 1.0)
+                self.features = cached
+                return cached
+        if names is not None and self.features is not None:
+            names |= have - {"customer_id"}
+        self.builder.ensure(names, lambda step, fraction: report(step, fraction * 0.95))
+        report("features: joining", 0.95)
+        self.features = self.builder.assemble(names, view=names is not None)
+        report("features: done", 1.0)
+        if self.cache is not None and self.builder.fresh:
+            self._stores.append(lambda con: self.builder.store(con))
+        if self.cache is not None and names is None:
+            features, cache, builder = self.features, self.cache, self.builder
+            self._stores.append(lambda con: cache.store_features(con, builder, features))
+        return self.features
+
+    def _is_full(self) -> bool:
+        return self.features is not None and len(self.features.available) == len(self.builder.available)
+
+    def fields_of(self, sql: str) -> set[str]:
+        """The fields compiled filter SQL reads (``in_segment`` already inlined)."""
+        return referenced_columns(sql) & set(self.builder.available_names)
+
     def total(self) -> int:
+        self.require(set())
         return count_where(self.con, "TRUE")
 
     def count_all(self) -> SegmentCounts:
+        self.require()
         return count_segments(self.con, self.catalog.compiled)
 
     def compile(self, expr: str) -> str:
         return self.catalog.compile(expr)
 
     def count(self, expr: str) -> int:
-        return count_where(self.con, self.compile(expr))
+        sql = self.compile(expr)
+        self.require(self.fields_of(sql))
+        return count_where(self.con, sql)
 
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""
@@ -67,9 +151,8 @@ class Workspace:
         return compiled
 
     def reload_segments(self) -> None:
-        """Re-read the segment files (after a save). Runs in the explorer's worker threads, so it
-        reuses the columns the catalog already knows instead of querying the shared connection."""
-        self.catalog = _catalog(self.catalog.columns, self.shop, self.features, self.segments_dir)
+        """Re-read the segment files (after a save)."""
+        self.catalog = _catalog(self.catalog.columns, self.shop, self.builder, self.segments_dir)
 
     def close(self) -> None:
         self.shop.close()
@@ -106,9 +189,9 @@ def _require_readable_totals(shop: Shop) -> None:
         )
 
 
-def _catalog(columns: dict[str, str], shop: Shop, features: FeatureSet, segments_dir: Path) -> SegmentCatalog:
+def _catalog(columns: dict[str, str], shop: Shop, builder: FeatureBuilder, segments_dir: Path) -> SegmentCatalog:
     segments = load_segments(queries_dir() / "segments", segments_dir if segments_dir.is_dir() else None)
-    return SegmentCatalog(segments, columns, features.unavailable, shop.table_names)
+    return SegmentCatalog(segments, columns, builder.unavailable, shop.table_names)
 
 
 def open_workspace(
@@ -120,50 +203,44 @@ def open_workspace(
     snapshot: bool = False,
     use_cache: bool | None = None,
     store_later: bool = False,
+    fields: Collection[str] | None | object = ALL,
+    engine: str = "duckdb",
 ) -> Workspace:
-    """Open ``source``, build its features as of ``as_of`` and compile every segment.
+    """Open ``source`` as of ``as_of`` and compile every segment; make ``customer_features``
+    hold ``fields`` (:data:`ALL`: every available field, as the explorer needs; ``None``:
+    nothing yet — call :meth:`Workspace.require` once the question is known).
 
-    ``use_cache``: take ``customer_features`` from the feature cache when an entry for this
-    source, as-of date and feature SQL exists, and store a fresh build there (see
-    ``segtui.core.cache``). None means yes unless the environment sets SEGTUI_NO_CACHE=1,
-    which is how ``segtui open --no-cache`` reaches the explorer's own open.
+    ``use_cache``: read and write the feature cache (``segtui.core.cache``). None means yes
+    unless the environment sets SEGTUI_NO_CACHE=1, which is how ``segtui open --no-cache``
+    reaches the explorer's own open.
 
-    ``store_later``: leave the copy of a fresh build into the cache (~2 s at a million customers)
-    to the caller, as :attr:`Workspace.pending_store`: the explorer shows the counts first.
+    ``store_later``: leave the copy of fresh builds into the cache (~2 s at a million
+    customers) to the caller, as :attr:`Workspace.pending_store`: the answer comes first.
     """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
         day = resolve_as_of(shop, as_of)
-        # --- feature cache (issue 7) ---
         if use_cache is None:
             use_cache = os.environ.get("SEGTUI_NO_CACHE", "") in ("", "0")
-        features = None
-        pending = None
-        if use_cache:
-            from segtui.core import cache
-
-            key = cache.cache_key(shop, day)
-            features = cache.load_features(shop, day, key)
-            if features is not None and progress is not None:
-                progress("features: from cache", 1.0)
-        if features is None:
-            build_progress = progress
-            if use_cache and not store_later and progress is not None:  # room left for the copy
-                build_progress = lambda step, fraction: progress(step, fraction * (1 - STORE_SHARE))  # noqa: E731
-            features = build_features(shop.con, day, shop.table_names, shop.present_columns, build_progress)
-            if use_cache:
-                pending = lambda con: cache.store_features(shop, features, key, con=con)  # noqa: E731
-            if pending is not None and not store_later:
-                if progress is not None:
-                    progress("features: saving to the cache", 1 - STORE_SHARE)
-                pending(shop.con)
-                pending = None
-        # --- end feature cache ---
+        builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine)
+        cache = FeatureCache(shop, day) if use_cache else None
+        builder.cache = cache
         folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()
         if segments_dir and not folder.is_dir():
             raise SegmentError(f"segments folder not found: {folder}")
-        columns = {row[0]: row[1] for row in shop.con.execute(f"DESCRIBE {FEATURE_TABLE}").fetchall()}
-        return Workspace(shop, features, _catalog(columns, shop, features, folder), folder, pending)
+        id_type = shop.id_types.get("customer_id", "BIGINT")
+        columns = {"customer_id": id_type, **{f.name: f.type for f in builder.available}}
+        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache)
+        if fields is not None:
+            build_progress = progress
+            if use_cache and not store_later and progress is not None:  # room left for the copy
+                build_progress = lambda step, fraction: progress(step, fraction * (1 - STORE_SHARE))  # noqa: E731
+            ws.require(None if fields is ALL else fields, build_progress)
+            if not store_later and ws.pending_store is not None:
+                if progress is not None:
+                    progress("features: saving to the cache", 1 - STORE_SHARE)
+                ws.pending_store(shop.con)
+        return ws
     except BaseException:
         shop.close()
         raise

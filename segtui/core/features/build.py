@@ -46,11 +46,12 @@ from datetime import date, datetime
 import duckdb
 
 from segtui.core.features.catalog import (
-    _ALWAYS,
     _BASES,
     _EMPTY_BASES,
     _FAMILIES,
+    _VALUE_COLUMNS,
     _VALUE_MODE_MACRO,
+    _VALUES_PLACEHOLDER,
     FEATURE_TABLE,
     Field,
     _plan,
@@ -150,6 +151,298 @@ def _id_type(con: duckdb.DuckDBPyConnection) -> str:
     return next(str(r[1]) for r in rows if r[0] == "customer_id")
 
 
+def _day(as_of: date) -> date:
+    if isinstance(as_of, datetime):
+        return as_of.date()
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, not {type(as_of).__name__}")
+    return as_of
+
+
+# What a file reads, found in its SQL (comments stripped): the tables of other families
+# (``feature_core``) and the as-of objects the base files make (``orders_asof``,
+# ``categorised_products``). Found, not declared, so that it cannot drift from the SQL.
+_COMMENT = re.compile(r"--[^\n]*")
+_FAMILY_TABLE = re.compile(r"\bfeature_(\w+)\b")
+_AS_OF_OBJECT = re.compile(r"\b(\w+_asof|categorised_products)\b")
+
+
+def _body(query: _Query) -> str:
+    return _COMMENT.sub("", query.sql)
+
+
+def family_reads(query: _Query) -> set[str]:
+    """The families whose tables a file reads (its ``-- reads:`` and every ``feature_<family>``
+    in its SQL; ``feature_asof`` is the as-of base, not a family)."""
+    found = {name for name in _FAMILY_TABLE.findall(_body(query)) if name != "asof"} | set(query.reads)
+    return found - {query.table.removeprefix("feature_")}
+
+
+def base_reads(query: _Query) -> set[str]:
+    """The as-of objects (made by ``base_*.sql``) a file reads."""
+    return set(_AS_OF_OBJECT.findall(_body(query))) - {query.table}
+
+
+def base_files(tables: Collection[str]) -> dict[str, str]:
+    """The as-of object each base file of this shop makes -> that file (``orders_asof`` ->
+    ``base_orders.sql``), ``feature_asof`` included."""
+    files = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
+    return {load_query(file).table: file for file in files}
+
+
+def run_order() -> tuple[str, ...]:
+    """Families in an order in which every table family comes after the tables it reads."""
+    return tuple(_FAMILIES)
+
+
+class FeatureBuilder:
+    """The feature families of one shop as of one date, made on demand in one connection.
+
+    A question names the fields it reads; :meth:`ensure` makes the families those fields come
+    from, plus the families those read (found in their SQL) and the universe, each once: from
+    the family cache when it has the family (``cache``: see ``segtui.core.cache``), else by
+    running its file over the as-of bases, which are themselves made only when a family to
+    build reads them and dropped once the families are built. :meth:`assemble` then joins the
+    ready families into ``customer_features`` with the question's columns only, as a table
+    (the explorer: many queries) or a view (one headless query: the join runs once anyway).
+
+    Families built here are listed in :attr:`fresh` until :meth:`store` copies them into the
+    cache: a command answers first and stores after. ``engine`` chooses the files: "duckdb"
+    prefers a family's DuckDB override, "reference" runs the portable reference SQL only.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: date, tables: Collection[str],
+                 present_columns: Mapping[str, set[str]], *, engine: str = "duckdb", cache=None) -> None:
+        tables = set(tables)
+        if "orders" not in tables:
+            from segtui.errors import SourceError
+
+            raise SourceError("the shop has no orders table; segtui needs at least orders")
+        self.con = con
+        self.as_of = _day(as_of)
+        self.tables = tables
+        self.engine = engine
+        self.cache = cache
+        self.candidates, self.available, self.unavailable = _plan(tables, present_columns)
+        self._bases = base_files(tables)
+        self._values: dict[str, list[str] | None] = {}  # column -> its values; None: too many
+        self._files: dict[str, _Query] = {}  # family -> the file that makes it here
+        self.ready: dict[str, str] = {}  # family -> "built" or "cache"
+        self.fresh: list[str] = []  # built here, not yet in the cache
+        self._made: list[tuple[str, str]] = []  # (kind, name) of everything made, dropped on close
+        self._id_type: str | None = None
+
+    # -- planning --------------------------------------------------------------------------
+
+    @property
+    def available_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.available)
+
+    def families_for(self, fields: Collection[str] | None = None) -> list[str]:
+        """The families ``fields`` (None: every available field) need, in run order: their
+        own, the universe, and what their files read, transitively. What a family reads is
+        taken over all its candidate files, so that planning never scans the data to choose
+        one (a fallback file that reads less costs at most an unneeded family)."""
+        names = set(self.available_names) if fields is None else set(fields) & set(self.available_names)
+        wanted = {"universe"} | {f.family for f in self.available if f.name in names}
+        todo = list(wanted)
+        while todo:
+            family = todo.pop()
+            for read in self.reads(family):
+                if read not in wanted:
+                    wanted.add(read)
+                    todo.append(read)
+        return [family for family in run_order() if family in wanted]
+
+    def reads(self, family: str) -> set[str]:
+        """The families any candidate file of ``family`` reads."""
+        return {read for query in self.candidates[family] for read in family_reads(query)}
+
+    def file(self, family: str) -> _Query:
+        """The file that makes ``family`` here: the first candidate whose value counts exist."""
+        if family not in self._files:
+            candidates = self.candidates[family]
+            for query in candidates:
+                if not query.value_counts or all(self.values(query.value_counts).get(c) is not None
+                                                 for c in query.value_counts):
+                    self._files[family] = query
+                    break
+            else:
+                self._files[family] = candidates[-1]
+        return self._files[family]
+
+    def values(self, columns: Collection[str]) -> dict[str, list[str] | None]:
+        """The value lists of ``columns`` (found once per builder: a distinct scan each)."""
+        missing = [c for c in columns if c not in self._values]
+        if missing:
+            for column in missing:
+                for view in _VALUE_COLUMNS[column]:
+                    self._base(view)
+            found = count_values(self.con, missing)
+            self._values.update({c: found.get(c) for c in missing})
+        return {c: self._values[c] for c in columns}
+
+    # -- making ----------------------------------------------------------------------------
+
+    def ensure(self, fields: Collection[str] | None = None, progress: Progress | None = None) -> list[str]:
+        """Make every family ``fields`` need that is not ready yet; return the families needed.
+
+        Progress moves by the measured cost of each step (``_STEP_SECONDS``). The build's
+        memory is bounded (:data:`BUILD_MEMORY_LIMIT`) and the as-of bases are dropped at the
+        end: the order lines alone are ~14M rows at a million customers.
+        """
+        report = progress or (lambda message, fraction: None)
+        restore = _bound_memory(self.con)
+        try:
+            needed = self.families_for(fields)
+            todo = [f for f in needed if f not in self.ready]
+            if self.cache is not None:
+                for family in list(todo):
+                    tables = [q for q in self.candidates[family] if not q.is_columns]
+                    if tables and self.cache.load_family(self.con, self, family):
+                        self._files[family] = tables[0]  # what the data chose when it was built
+                        self.ready[family] = "cache"
+                        todo.remove(family)
+            build = [f for f in todo if not self.file(f).is_columns]
+            bases = self._bases_for(build)
+            placeholders = sorted({c for f in build for c in _placeholders(self.file(f))} - set(self._values))
+            steps = _Steps(report, [f"as-of data: {_base_step(self._bases[b])}" for b in bases if b in self._bases]
+                           + ["features: value lists"] * bool(placeholders)
+                           + [f"features: {family}" for family in build])
+            for base in bases:
+                if base in self._bases:  # an empty stand-in for a missing table is no step
+                    steps.start(f"as-of data: {_base_step(self._bases[base])}")
+                self._base(base)
+            if placeholders:  # a distinct scan per column: ~0.5 s at a million customers
+                steps.start("features: value lists")
+                self.values(placeholders)
+            if build and not self._exists("value_mode"):
+                self.con.execute(_VALUE_MODE_MACRO)
+                self._made.append(("MACRO", "value_mode"))
+            for family in build:
+                steps.start(f"features: {family}")
+                self._build(family)
+            for family in todo:
+                self.ready.setdefault(family, "columns")
+            self._drop_bases()
+            return needed
+        finally:
+            restore()
+
+    def _build(self, family: str) -> None:
+        """Run the file of ``family``: its table is then ready and fresh (not yet stored)."""
+        query = self.file(family)
+        self.con.execute(render(query.sql, self.as_of, self._known_values()))
+        self._made.extend(query.creates)
+        self.ready[family] = "built"
+        self.fresh.append(family)
+
+    def _bases_for(self, families: Collection[str]) -> list[str]:
+        """The as-of objects the families to build read, with what those read, in the order
+        they must be made."""
+        wanted: list[str] = []
+
+        def add(name: str) -> None:
+            if name in wanted:
+                return
+            if name in self._bases:
+                for read in sorted(base_reads(load_query(self._bases[name]))):
+                    add(read)
+            wanted.append(name)
+
+        for family in families:
+            for name in sorted(base_reads(self.file(family))):
+                add(name)
+        add("feature_asof")
+        return [name for name in wanted if not self._exists(name)]
+
+    def _base(self, name: str) -> None:
+        """Make the as-of object ``name`` (and what it reads) unless it exists."""
+        if self._exists(name):
+            return
+        if name in self._bases:
+            query = load_query(self._bases[name])
+            for read in sorted(base_reads(query)):
+                self._base(read)
+            self.con.execute(render(query.sql, self.as_of))
+            self._made.extend(query.creates)
+            return
+        for table, (empty, columns) in _EMPTY_BASES.items():
+            if empty == name and table not in self.tables:
+                self._id_type = self._id_type or _id_type(self.con)
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=self._id_type)})")
+                self._made.append(("TABLE", name))
+                return
+        raise KeyError(f"no as-of object {name}")
+
+    def _exists(self, name: str) -> bool:
+        return any(made == name for _, made in self._made)
+
+    def _known_values(self) -> dict[str, list[str]]:
+        return {c: v for c, v in self._values.items() if v is not None}
+
+    def _drop_bases(self) -> None:
+        """Drop the as-of objects but ``feature_asof`` (one row, read by the final join)."""
+        keep = []
+        for kind, name in self._made:
+            if kind in ("TABLE", "VIEW") and not name.startswith("feature_"):
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            else:
+                keep.append((kind, name))
+        self._made = keep
+
+    # -- the feature table -------------------------------------------------------------------
+
+    def assemble(self, fields: Collection[str] | None = None, *, view: bool = False,
+                 progress: Progress | None = None) -> FeatureSet:
+        """Make ``customer_features`` from the ready families: ``customer_id`` and ``fields``
+        (None: every available one), in catalogue order; a table, or with ``view`` a view
+        that joins them at each query. The families must be ready (:meth:`ensure`)."""
+        names = set(self.available_names) if fields is None else set(fields)
+        chosen = tuple(f for f in self.available if f.name in names)
+        files = {family: self.file(family) for family in self.families_for(f.name for f in chosen)}
+        if progress is not None:
+            progress("features: joining", 0.0)
+        _drop_feature_table(self.con)
+        self.con.execute(_final_sql(chosen, files, self.as_of, self._known_values(), view=view))
+        return FeatureSet(self.as_of, chosen, self.unavailable)
+
+    def store(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Copy the families built here into the cache (``con``: a cursor to write with)."""
+        if self.cache is None:
+            return
+        while self.fresh:
+            family = self.fresh[0]
+            self.cache.store_family(con or self.con, self, family)
+            self.fresh.pop(0)
+
+    def close(self) -> None:
+        """Drop what the builder made (its family tables, the as-of objects)."""
+        for kind, name in reversed(self._made):
+            try:
+                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+            except duckdb.Error:
+                pass
+        self._made = []
+
+
+def _placeholders(query: _Query) -> set[str]:
+    return {column for column, _ in _VALUES_PLACEHOLDER.findall(_body(query)) if column in _VALUE_COLUMNS}
+
+
+def _base_step(file: str) -> str:
+    return file.removeprefix("base_").removesuffix(".sql")
+
+
+def _drop_feature_table(con: duckdb.DuckDBPyConnection) -> None:
+    """``customer_features`` may be a table or a view (a cache entry, a headless question)."""
+    for kind in ("VIEW", "TABLE"):
+        try:
+            con.execute(f"DROP {kind} IF EXISTS {FEATURE_TABLE}")
+        except duckdb.CatalogException:
+            pass
+
+
 def build_features(
     con: duckdb.DuckDBPyConnection,
     as_of: date,
@@ -157,8 +450,9 @@ def build_features(
     present_columns: Mapping[str, set[str]],
     progress: Progress | None = None,
     only: Collection[str] | None = None,
+    engine: str = "duckdb",
 ) -> FeatureSet:
-    """Create or replace ``customer_features`` in ``con`` and say what it holds.
+    """Create or replace the table ``customer_features`` in ``con`` and say what it holds.
 
     One row per customer of the universe (customers created on or before the as-of day or
     undated, and everyone with an order or event on or before it), ``customer_id`` first, then
@@ -169,73 +463,16 @@ def build_features(
     fields and the families they come from, e.g. the core features for the benchmark's
     comparison with hand-written SQL; the others are then absent without a reason.
     """
-    tables = set(tables)
-    if "orders" not in tables:
-        from segtui.errors import SourceError
-
-        raise SourceError("the shop has no orders table; segtui needs at least orders")
+    builder = FeatureBuilder(con, as_of, tables, present_columns, engine=engine)
     report = progress or (lambda message, fraction: None)
-    chosen, available, unavailable = _plan(tables, present_columns)
-    if only is not None:
-        available = tuple(f for f in available if f.name in set(only))
-    wanted = {name for name in chosen if name in _ALWAYS or any(f.family == name for f in available)}
-    # ... and the families whose tables they read (whichever of their files runs).
-    wanted |= {read for name in wanted for query in chosen[name] for read in query.reads}
-    run = [name for name in _FAMILIES if name in wanted]
-
-    bases = ["base_asof.sql"] + [file for table, file in _BASES.items() if table in tables]
-    value_columns = {c for family in run for c in chosen[family][0].value_counts}
-    base_steps = [f"as-of data: {file.removeprefix('base_').removesuffix('.sql')}" for file in bases]
-    # Every family is a step until its file is chosen (a columns file takes none).
-    steps = _Steps(report, base_steps + ["features: value lists"] * bool(value_columns)
-                   + [f"features: {family}" for family in run] + ["features: joining"])
-    created: list[tuple[str, str]] = []  # (kind, name), dropped at the end
-    restore = _bound_memory(con)
     try:
-        for file, step in zip(bases, base_steps):
-            query = load_query(file)
-            steps.start(step)
-            con.execute(render(query.sql, as_of))
-            created.extend(query.creates)
-        id_type = _id_type(con)
-        for table, (name, columns) in _EMPTY_BASES.items():
-            if table not in tables:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=id_type)})")
-                created.append(("TABLE", name))
-        # The value-count files run when their columns have few values, else the next file.
-        con.execute(_VALUE_MODE_MACRO)
-        created.append(("MACRO", "value_mode"))
-        if value_columns:  # a distinct scan per column: ~0.5 s at a million customers
-            steps.start("features: value lists")
-        values = count_values(con, value_columns)
-        files = {family: next(q for q in chosen[family] if set(q.value_counts) <= set(values))
-                 for family in run}
-        values = {c: v for c, v in values.items() if any(c in q.value_counts for q in files.values())}
-        for family in run:
-            if files[family].is_columns:
-                steps.skip(f"features: {family}")  # computed in the final join
-        for family in run:
-            if files[family].is_columns:
-                continue
-            steps.start(f"features: {family}")
-            con.execute(render(files[family].sql, as_of, values))
-            created.extend(files[family].creates)
-        # The bases (the order lines above all: ~14M rows at a million customers) are done
-        # with: freeing their memory before the final join keeps it from spilling.
-        bases_done = [(kind, name) for kind, name in created if kind in ("TABLE", "VIEW")
-                      and not name.startswith("feature_")]
-        for kind, name in bases_done:
-            con.execute(f"DROP {kind} IF EXISTS {name}")
-        created = [item for item in created if item not in bases_done]
-        steps.start("features: joining")
-        con.execute(_final_sql(available, {family: files[family] for family in run}, as_of, values))
+        builder.ensure(only, lambda step, fraction: report(step, fraction * 0.9))
+        report("features: joining", 0.9)
+        feature_set = builder.assemble(only)
     finally:
-        for kind, name in reversed(created):
-            con.execute(f"DROP {kind} IF EXISTS {name}")
-        restore()
+        builder.close()
     report("features: done", 1.0)
-    as_of_day = as_of.date() if isinstance(as_of, datetime) else as_of
-    return FeatureSet(as_of_day, available, unavailable)
+    return feature_set
 
 
 def _bound_memory(con: duckdb.DuckDBPyConnection) -> Callable[[], None]:
@@ -275,7 +512,7 @@ def _bytes(size: str) -> float:
 
 
 def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: date,
-               values: Mapping[str, list[str]]) -> str:
+               values: Mapping[str, list[str]], view: bool = False) -> str:
     """The one CREATE TABLE that joins the families' tables to the universe and computes the
     columns files' columns over them.
 
@@ -288,6 +525,7 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     computed = [files[family] for family in files if family in used and files[family].is_columns]
     joined = {family for family in used if not files[family].is_columns}
     joined |= {read for query in computed for read in query.reads}
+    joined &= set(files)
     spine = files["universe"].table
     inner = [f"{spine}.customer_id"]
     inner += [f"{files[f.family].table}.{f.name}" for f in available if f.family in joined]
@@ -299,8 +537,9 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     for f in available:
         value = f.name if f.fill is None else f"COALESCE({f.name}, {f.fill})"
         outer.append(f"CAST({value} AS {f.type}) AS {f.name}")
+    kind = "TEMP VIEW" if view else "TABLE"
     return (
-        f"CREATE OR REPLACE TABLE {FEATURE_TABLE} AS\nSELECT\n    "
+        f"CREATE OR REPLACE {kind} {FEATURE_TABLE} AS\nSELECT\n    "
         + ",\n    ".join(outer)
         + "\nFROM (\nSELECT\n    " + ",\n    ".join(inner)
         + f"\nFROM {spine}\n" + "\n".join(joins) + "\n) AS joined"

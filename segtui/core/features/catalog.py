@@ -266,7 +266,8 @@ class _Query:
         and the as-of date from ``feature_asof``. Picks that are cheap per row but would cost a
         GROUP BY and a join of their own as a table (the latest action, the complaints, the
         modes order_profile.sql picked) are written this way."""
-        return _COLUMNS.search(render(self.sql, as_of, values)).group(1).strip()
+        body = re.sub(r"--[^\n]*", "", render(self.sql, as_of, values))  # a comment would swallow the join's comma
+        return _COLUMNS.search(body.strip()).group(1).strip()
 
 
 def load_query(file: str) -> _Query:
