@@ -1,8 +1,13 @@
 """One opened shop, ready to answer: source -> features as of a date -> compiled segments.
 
 This is the headless engine both faces use: the CLI opens one per command, the TUI keeps one
-and rebuilds it for another as-of date. It only orchestrates; source, features, segments and
-filters do the work.
+and rebuilds it for another as-of date. It only orchestrates; source, features, segments,
+filters and answers do the work.
+
+The question methods take the cursor to run on. The explorer asks from several worker threads
+at once and DuckDB wants one cursor per thread, so each worker passes its own
+``ws.con.cursor()``; a method whose cursor is optional runs on :attr:`con` without one (the
+CLI's single thread).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
+from segtui.core import answers
 from segtui.core.features import FEATURE_TABLE, FeatureSet, build_features, default_as_of
 from segtui.core.segments import CompiledSegment, SegmentCatalog, SegmentCounts, count_segments, count_where, load_segments
 from segtui.core.source import Shop, open_source
@@ -48,14 +54,36 @@ class Workspace:
     def total(self) -> int:
         return count_where(self.con, "TRUE")
 
-    def count_all(self) -> SegmentCounts:
-        return count_segments(self.con, self.catalog.compiled)
+    def count_all(self, cursor=None) -> SegmentCounts:
+        """Every usable segment's members and all customers, in one scan."""
+        return count_segments(self._on(cursor), self.catalog.compiled)
 
     def compile(self, expr: str) -> str:
         return self.catalog.compile(expr)
 
-    def count(self, expr: str) -> int:
-        return count_where(self.con, self.compile(expr))
+    def count(self, expr: str, cursor=None) -> int:
+        """Members of the filter expression ``expr`` (compiled first: a FilterError if it is not one)."""
+        return self.count_where(self.compile(expr), cursor)
+
+    def count_where(self, sql: str, cursor=None) -> int:
+        """Members of already compiled filter SQL (a segment's, or :meth:`compile`'s answer)."""
+        return count_where(self._on(cursor), sql)
+
+    def column_types(self, cursor) -> dict[str, str]:
+        return answers.column_types(cursor)
+
+    def top_values(self, cursor, fields, limit: int = 12) -> dict[str, list[str]]:
+        return answers.top_values(cursor, fields, limit)
+
+    def members_page(self, cursor, sql: str, columns, sort: str, descending: bool, offset: int, limit: int) -> list[tuple]:
+        return answers.members_page(cursor, sql, columns, sort, descending, offset, limit)
+
+    def profile(self, cursor, sql: str) -> answers.Profile:
+        """The selection ``sql`` against all customers; the columns are the catalog's (no DESCRIBE)."""
+        return answers.profile(cursor, sql, self.catalog.columns)
+
+    def _on(self, cursor):
+        return self.con if cursor is None else cursor
 
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""
