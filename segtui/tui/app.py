@@ -2,13 +2,14 @@
 
 Map of the package: ``widgets/`` draw the screen areas (top bar, loading pane, segment list,
 detail/profile, member preview, filter bar), ``screens/`` are the dialogs (export, save, as-of,
-confirm, help), ``commands.py`` is the palette provider, ``profile.py`` the profile queries,
-``completion.py`` the filter autocomplete, ``messages.py`` what workers post back.
+confirm, help), ``commands.py`` is the palette provider, ``completion.py`` the filter
+autocomplete, ``messages.py`` what workers post back. Every answer comes from the engine
+(``Workspace`` methods over ``segtui.core.answers``): this package writes no SQL.
 
 Decisions recorded here:
 
-- No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each on its
-  own ``ws.con.cursor()``, and post a ``WorkDone`` message tagged with a request id; the app
+- No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each passing
+  its own ``ws.con.cursor()`` to the workspace's methods, and post a ``WorkDone`` message tagged with a request id; the app
   keeps the latest id per channel and drops the rest (a cancelled thread keeps running, so
   cancelling is not enough). Even compiling a filter runs in a worker: the compiler probes the
   SQL with DuckDB.
@@ -50,7 +51,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
-from segtui.core.segments import SegmentCounts, count_segments, count_where, save_segment, slugify
+from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.core.export import export_members
 from segtui.core.filters import referenced_columns
 from segtui.errors import SegtuiError
@@ -58,7 +59,6 @@ from segtui.locations import log_file
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
 from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, StoreDone, WorkDone, WorkspaceLoaded
-from segtui.tui.profile import compute_profile
 from segtui.tui.screens.as_of import LATEST, AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
 from segtui.tui.screens.export import ExportRequest, ExportScreen
@@ -124,22 +124,9 @@ def precompute(ws) -> Extras:
     """Counts of every segment and the completion vocabulary, in the load thread."""
     cursor = ws.con.cursor()
     try:
-        counts = count_segments(cursor, ws.catalog.compiled)
-        columns = {row[0]: row[1] for row in cursor.execute("DESCRIBE customer_features").fetchall()}
-        text_fields = [f.name for f in ws.features.available if f.type == "VARCHAR"]
-        values: dict[str, list[str]] = {}
-        if text_fields:
-            union = " UNION ALL ".join(
-                f"SELECT '{name}' AS field, CAST({name} AS VARCHAR) AS value, count(*) AS n FROM customer_features "
-                f"WHERE {name} IS NOT NULL GROUP BY {name}"
-                for name in text_fields
-            )
-            rows = cursor.execute(
-                f"SELECT field, value FROM (SELECT *, row_number() OVER (PARTITION BY field ORDER BY n DESC, value) "
-                f"AS rank FROM ({union}) AS v) AS r WHERE rank <= 12 ORDER BY field, rank"
-            ).fetchall()
-            for field, value in rows:
-                values.setdefault(field, []).append(value)
+        counts = ws.count_all(cursor)
+        columns = ws.column_types(cursor)
+        values = ws.top_values(cursor, [f.name for f in ws.features.available if f.type == "VARCHAR"])
     finally:
         cursor.close()
     vocabulary = Vocabulary(
@@ -503,8 +490,8 @@ class SegtuiApp(App):
         detail.show(selection, detail.profile if detail.selection == selection else None, "loading")
         columns = self._preview_columns(selection.expr)
         preview.reset(columns, sort="total_spent" if "total_spent" in columns else "customer_id")
-        sql, column_set = selection.sql, frozenset(self.extras.columns)
-        self._run_query("profile", lambda ws, cursor: compute_profile(cursor, sql, column_set))
+        sql = selection.sql
+        self._run_query("profile", lambda ws, cursor: ws.profile(cursor, sql))
         preview.request()
 
     def _preview_columns(self, expr: str) -> list[str]:
@@ -534,12 +521,8 @@ class SegtuiApp(App):
         offset, sort, descending = message.page_offset, message.sort, message.descending
 
         def fetch(ws, cursor) -> PreviewPage:
-            count = count_where(cursor, sql)
-            names = ", ".join(_quote(c) for c in columns)
-            order = f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id"
-            rows = cursor.execute(
-                f"SELECT {names} FROM customer_features WHERE {sql} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {int(offset)}"
-            ).fetchall()
+            count = ws.count_where(sql, cursor)
+            rows = ws.members_page(cursor, sql, columns, sort, descending, offset, PAGE_SIZE)
             return PreviewPage(columns, rows, offset, count, sort, descending)
 
         self._run_query("preview", fetch)
@@ -603,7 +586,7 @@ class SegtuiApp(App):
 
         def count(ws, cursor) -> LiveCount:
             sql = ws.compile(expr)
-            return LiveCount(expr, sql, count_where(cursor, sql), self.extras.counts.total)
+            return LiveCount(expr, sql, ws.count_where(sql, cursor), self.extras.counts.total)
 
         self._run_query("live", count)
 
@@ -754,7 +737,7 @@ class SegtuiApp(App):
             path = save_segment(ws.segments_dir, request.name, request.group, request.description, request.where,
                                 overwrite=overwrite)  # fmt: skip
             ws.reload_segments()
-            return ws, path, request.name, count_segments(cursor, ws.catalog.compiled)
+            return ws, path, request.name, ws.count_all(cursor)
 
         self._run_query("save", work, track=False)
 
@@ -836,10 +819,6 @@ class SegtuiApp(App):
         self.messages.append(message)
         kwargs = {"timeout": timeout} if timeout is not None else {}
         self.notify(message, severity=severity, markup=False, **kwargs)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
