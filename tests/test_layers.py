@@ -1,12 +1,13 @@
-"""The layers hold: ``segtui.core`` never loads Textual, and the faces hold no SQL.
+"""The layers hold: ``segtui.core`` (and the CLI) never load Textual, and the faces hold no SQL.
 
 Both are read from the code itself, not from a list kept by hand: every module found under
-``segtui/core`` is imported alone, and every ``.py`` under ``segtui/tui`` is tokenized.
+``segtui/core`` is imported alone, and every ``.py`` under ``segtui/tui`` is tokenized. pandas
+is kept out too: nothing needs it, and it would cost every command its import time.
 
 The SQL scan was checked against the explorer before its queries moved to
 ``segtui.core.answers``: it failed there on tui/app.py (the ``DESCRIBE customer_features`` and
 the top-values ``SELECT … UNION ALL`` of its load thread, the member page's
-``SELECT … ORDER BY … LIMIT`` and five ``.execute(`` calls) and on every query of
+``SELECT … ORDER BY … LIMIT`` and their three ``.execute(`` calls), on every query of
 tui/profile.py, and on the ``ORDER BY … LIMIT`` spelled out in the preview widget's docstring.
 """
 
@@ -46,12 +47,15 @@ def test_core_modules_are_found():
     assert any(name.startswith("segtui.core.features.") for name in found)  # subpackages too
 
 
-@pytest.mark.parametrize("module", core_modules())
-def test_core_module_does_not_load_textual(module):
+@pytest.mark.parametrize("module", [*core_modules(), "segtui.cli"])
+def test_headless_module_loads_neither_textual_nor_pandas(module):
     """Each module alone, in a fresh interpreter: an import that only one module makes is seen."""
-    code = f"import sys, {module}; bad = sorted(m for m in sys.modules if m.split('.')[0] == 'textual'); print(bad[:3]); sys.exit(1 if bad else 0)"
+    code = (
+        f"import sys, {module}; bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'pandas')); "
+        "print(bad[:3]); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, f"{module} loads Textual: {result.stdout}{result.stderr}"
+    assert result.returncode == 0, f"importing {module} loads {result.stdout}{result.stderr}"
 
 
 def sql_in(source: str) -> list[tuple[int, str]]:
