@@ -12,7 +12,6 @@ CLI's single thread).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -146,15 +145,15 @@ def open_workspace(
     segments_dir: str | Path | None = None,
     progress: Progress | None = None,
     snapshot: bool = False,
-    use_cache: bool | None = None,
+    use_cache: bool = True,
     store_later: bool = False,
 ) -> Workspace:
     """Open ``source``, build its features as of ``as_of`` and compile every segment.
 
     ``use_cache``: take ``customer_features`` from the feature cache when an entry for this
     source, as-of date and feature SQL exists, and store a fresh build there (see
-    ``segtui.core.cache``). None means yes unless the environment sets SEGTUI_NO_CACHE=1,
-    which is how ``segtui open --no-cache`` reaches the explorer's own open.
+    ``segtui.core.cache``). An argument, not an environment variable: ``segtui open --no-cache``
+    hands it to the explorer, which passes it here.
 
     ``store_later``: leave the copy of a fresh build into the cache (~2 s at a million customers)
     to the caller, as :attr:`Workspace.pending_store`: the explorer shows the counts first.
@@ -163,8 +162,6 @@ def open_workspace(
     try:
         day = resolve_as_of(shop, as_of)
         # --- feature cache (issue 7) ---
-        if use_cache is None:
-            use_cache = os.environ.get("SEGTUI_NO_CACHE", "") in ("", "0")
         features = None
         pending = None
         if use_cache:

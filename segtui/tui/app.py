@@ -163,12 +163,14 @@ class SegtuiApp(App):
         mapping: Path | None = None,
         segments_dir: Path | None = None,
         snapshot: bool = False,
+        use_cache: bool = True,
     ) -> None:
         super().__init__()
         self.source = Path(source)
         self.mapping = mapping
         self.segments_dir = segments_dir
         self.snapshot = snapshot  # read a private copy of a DuckDB file another program is writing
+        self.use_cache = use_cache  # False: neither read nor write the feature cache (--no-cache)
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -253,7 +255,7 @@ class SegtuiApp(App):
         stamp = source_stamp(self.source)
         try:
             ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress,
-                                snapshot=self.snapshot, store_later=True)
+                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -822,9 +824,10 @@ class SegtuiApp(App):
 
 
 def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
-            segments_dir: Path | None = None, snapshot: bool = False) -> None:  # fmt: skip
+            segments_dir: Path | None = None, snapshot: bool = False, use_cache: bool = True) -> None:  # fmt: skip
     """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
-    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
+    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot,
+                    use_cache=use_cache)  # fmt: skip
     app.run()
     wait_for_stores(app)
     if app.ws is not None:
