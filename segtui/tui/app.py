@@ -120,6 +120,20 @@ def source_stamp(source: Path) -> float | None:
         return None
 
 
+def close_in_thread(ws) -> None:
+    """Close a workspace off the UI thread: closing is DuckDB work too (it frees the feature
+    table and the shop's views) and may remove a snapshot copy from disk. Not a daemon: the
+    process waits for it rather than end while DuckDB is closing."""
+
+    def close() -> None:
+        try:
+            ws.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+    threading.Thread(target=close, name="segtui-close").start()
+
+
 def precompute(ws) -> Extras:
     """Counts of every segment and the completion vocabulary, in the load thread."""
     cursor = ws.con.cursor()
@@ -287,7 +301,7 @@ class SegtuiApp(App):
     def on_workspace_loaded(self, message: WorkspaceLoaded) -> None:
         if message.generation != self._generation:
             if message.workspace is not None:
-                message.workspace.close()
+                close_in_thread(message.workspace)
             return
         if message.error is not None:
             if self.ws is None:
@@ -338,10 +352,7 @@ class SegtuiApp(App):
             for ws in self._retired:
                 if any(ws is other for other in storing):
                     continue  # closed when its copy into the cache ends (StoreDone)
-                try:
-                    ws.close()
-                except Exception:  # noqa: BLE001 - closing is best effort
-                    pass
+                close_in_thread(ws)
             self._retired = storing
 
     def _store_later(self, ws) -> None:
