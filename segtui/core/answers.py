@@ -94,27 +94,27 @@ class Profile:
 
     @property
     def customer_share(self) -> float:
-        return self.customers / self.total_customers if self.total_customers else 0.0
+        return _ratio(self.customers, self.total_customers) or 0.0
 
     @property
     def revenue_share(self) -> float:
-        return self.revenue / self.total_revenue if self.total_revenue else 0.0
+        return _ratio(self.revenue, self.total_revenue) or 0.0
 
     @property
     def aov(self) -> float | None:
-        return self.revenue / self.orders if self.orders else None
+        return _ratio(self.revenue, self.orders)
 
     @property
     def all_aov(self) -> float | None:
-        return self.total_revenue / self.total_orders if self.total_orders else None
+        return _ratio(self.total_revenue, self.total_orders)
 
     @property
     def orders_per_customer(self) -> float | None:
-        return self.orders / self.customers if self.customers else None
+        return _ratio(self.orders, self.customers)
 
     @property
     def all_orders_per_customer(self) -> float | None:
-        return self.total_orders / self.total_customers if self.total_customers else None
+        return _ratio(self.total_orders, self.total_customers)
 
 
 def profile(cursor, sql: str, columns: Mapping[str, str] | Iterable[str] | None = None,
@@ -168,3 +168,8 @@ def profile(cursor, sql: str, columns: Mapping[str, str] | Iterable[str] | None 
 
 def _float(value) -> float | None:
     return None if value is None else float(value)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    """None for a ratio over nothing (no orders, no customers): unknown, not zero."""
+    return part / whole if whole else None
