@@ -9,10 +9,11 @@ autocomplete, ``messages.py`` what workers post back. Every answer comes from th
 Decisions recorded here:
 
 - No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each passing
-  its own ``ws.con.cursor()`` to the workspace's methods, and post a ``WorkDone`` message tagged with a request id; the app
-  keeps the latest id per channel and drops the rest (a cancelled thread keeps running, so
-  cancelling is not enough). Even compiling a filter runs in a worker: the compiler probes the
-  SQL with DuckDB.
+  its own ``ws.con.cursor()`` to the workspace's methods, and post a ``WorkDone`` message
+  tagged with a request id; the app keeps the latest id per channel and drops the rest (a
+  cancelled thread keeps running, so cancelling is not enough). Closing a workspace is DuckDB
+  work too and runs in a thread of its own. Even compiling a filter runs in a worker: the
+  compiler probes the SQL with DuckDB.
 - Opening the shop (features can take seconds at a million customers) runs in a plain *daemon*
   thread, not a Textual worker: Textual's thread workers run on asyncio's default executor,
   which is joined when the event loop closes, so ``q`` during a long build would hang until the
