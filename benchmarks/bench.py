@@ -389,7 +389,7 @@ def w_imports(args) -> dict:
         for _ in range(args.runs):
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "segtui.cli", *argv],
-                                  capture_output=True, text=True, env={**os.environ, "SEGTUI_NO_CACHE": "0"})
+                                  capture_output=True, text=True)
             times.append(time.perf_counter() - start)
             for line in proc.stderr.splitlines():
                 m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)

@@ -8,7 +8,6 @@ imported only by ``open`` and ``demo`` so the headless commands start fast.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -328,11 +327,8 @@ def open_(
     """Open the explorer on SOURCE."""
     from segtui.core.source import open_source
 
-    if no_cache:  # the explorer opens its workspace itself; the environment carries the choice
-        os.environ["SEGTUI_NO_CACHE"] = "1"
-
     open_source(source, mapping, snapshot=snapshot).close()  # fail here, in one line, before the screen is taken
-    _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot)
+    _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot, use_cache=not no_cache)
 
 
 @app.command()
@@ -396,10 +392,11 @@ def cache_clear() -> None:
 
 def _run_explorer(
     source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path], snapshot: bool = False,
+    use_cache: bool = True,
 ) -> None:
     from segtui.tui.app import run_app
 
-    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
+    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot, use_cache=use_cache)
 
 
 def _describe_generated(result) -> str:

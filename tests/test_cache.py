@@ -295,10 +295,38 @@ def test_no_cache_neither_reads_nor_writes(shop, builds):
     assert len(builds) == 3 * len(SHOP_TABLES) and len(features_entries()) == 1
 
 
-def test_the_environment_switch_is_no_cache(shop, builds, monkeypatch):
-    monkeypatch.setenv("SEGTUI_NO_CACHE", "1")
-    snapshot(shop)
-    assert cache.entries() == []
+async def test_the_explorer_opens_with_its_use_cache_argument(shop, builds):
+    """``SegtuiApp(use_cache=False)`` (what ``segtui open --no-cache`` asks for) neither writes
+    nor reads the cache in the explorer's own open."""
+    from tui_fixtures import wait_ready
+
+    from segtui.tui.app import SegtuiApp, wait_for_stores
+
+    async def explore() -> None:
+        app = SegtuiApp(shop, use_cache=False)
+        async with app.run_test() as pilot:
+            await wait_ready(pilot)
+            await pilot.press("q")
+        wait_for_stores(app)
+        app.ws.close()
+
+    await explore()
+    assert cache.entries() == [] and len(builds) == 1
+    snapshot(shop)  # an entry the explorer could read
+    await explore()
+    assert len(cache.entries()) == 1 and len(builds) == 3  # built again, not read
+
+
+def test_open_hands_no_cache_to_the_explorer_as_an_argument(shop, capsys, monkeypatch):
+    """Not through the environment: the process's variables are left as they were."""
+    import segtui.tui.app as app_module
+
+    asked: list[bool] = []
+    monkeypatch.setattr(app_module, "run_app", lambda source, **options: asked.append(options["use_cache"]))
+    before = dict(os.environ)
+    assert cli(capsys, "open", str(shop), "--no-cache")[0] == 0
+    assert cli(capsys, "open", str(shop))[0] == 0
+    assert asked == [False, True] and dict(os.environ) == before
 
 
 def test_a_damaged_entry_is_rebuilt(shop, builds):

@@ -1,4 +1,5 @@
-"""The installed package: shipped SQL and sample data, the console script, a Textual-free core."""
+"""The installed package: shipped SQL and sample data, the console script (a Textual-free core is
+test_layers.py's)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_core_does_not_import_textual():
-    code = (
-        "import sys, segtui.core.source, segtui.core.check, segtui.core.generate, "
-        "segtui.core.features, segtui.core.filters, segtui.core.segments, segtui.cli; "
-        "bad = [m for m in ('textual', 'pandas') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_resources_are_found():

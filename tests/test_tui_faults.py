@@ -353,13 +353,13 @@ def logged() -> str:
 
 
 async def test_profile_worker_error_is_logged_shown_and_survived(db_shop, monkeypatch):
-    import segtui.tui.app as app_module
+    from segtui.core.workspace import Workspace
 
     app = watched(db_shop)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(pilot)
         assert logged() == ""
-        monkeypatch.setattr(app_module, "compute_profile", boom)
+        monkeypatch.setattr(Workspace, "profile", boom)
         await pilot.press("down")
         await settle(pilot)
         alive(app)
@@ -383,12 +383,12 @@ async def test_profile_worker_error_is_logged_shown_and_survived(db_shop, monkey
 
 
 async def test_count_worker_error_in_filter_and_preview(db_shop, monkeypatch):
-    import segtui.tui.app as app_module
+    from segtui.core.workspace import Workspace
 
     app = watched(db_shop)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(pilot)
-        monkeypatch.setattr(app_module, "count_where", boom)
+        monkeypatch.setattr(Workspace, "count_where", boom)
         path = str(log_file())
         # the live count (filter bar) fails: inline, one line, with the log's path
         await pilot.press("slash")

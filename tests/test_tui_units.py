@@ -1,13 +1,11 @@
-"""Unit tests of the explorer's pure parts: completion, bars and numbers, the profile queries."""
+"""Unit tests of the explorer's pure parts: completion, bars and numbers (the profile's numbers are
+segtui.core.answers', tested in test_answers.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-
 from segtui.tui.completion import Vocabulary, complete
-from segtui.tui.profile import compute_profile
 from segtui.tui.widgets.format import bar, cell, percent, signed, spark
 
 VOCAB = Vocabulary(
@@ -41,25 +39,3 @@ def test_bars_and_numbers():
     assert cell(None) == "" and cell(True) == "yes" and cell(1234.5) == "1,234.50"
     assert cell(datetime(2026, 1, 2, 3, 4)) == "2026-01-02"
 
-
-def test_profile_against_everyone():
-    con = duckdb.connect()
-    con.execute(
-        """CREATE TABLE customer_features AS SELECT * FROM (VALUES
-           (1, 2, 100.0, 10, 'Shoes', 'mobile', 9, 1),
-           (2, 0, 0.0, NULL, NULL, 'desktop', NULL, NULL),
-           (3, 4, 300.0, 20, 'Shoes', 'mobile', 20, 6),
-           (4, 1, 50.0, 200, 'Books', 'desktop', 9, 1)
-        ) AS t(customer_id, orders, total_spent, days_since_last_order, favorite_category, main_device,
-               preferred_hour, preferred_weekday)"""
-    )
-    columns = {"favorite_category", "main_device", "preferred_hour", "preferred_weekday"}
-    p = compute_profile(con, '"orders" >= 2', columns)
-    assert (p.customers, p.total_customers) == (2, 4)
-    assert p.revenue_share == 400 / 450 and p.aov == 400 / 6 and p.all_aov == 450 / 7
-    assert p.orders_per_customer == 3 and p.recency == 15
-    assert p.dists["category"][0] == ("Shoes", 2, 2)
-    assert [v for v, _, _ in p.dists["hour"]] == ["9", "20"]  # numeric order
-    assert p.dist_totals["device"] == (2, 4)
-    # NULL membership is "not a member", as in WHERE
-    assert compute_profile(con, '"days_since_last_order" < 100', columns).customers == 2

@@ -1,19 +1,24 @@
 """One opened shop, ready to answer: source -> features as of a date -> compiled segments.
 
 This is the headless engine both faces use: the CLI opens one per command, the TUI keeps one
-and rebuilds it for another as-of date. It only orchestrates; source, features, segments and
-filters do the work.
+and rebuilds it for another as-of date. It only orchestrates; source, features, segments,
+filters and answers do the work.
+
+The question methods take the cursor to run on. The explorer asks from several worker threads
+at once and DuckDB wants one cursor per thread, so each worker passes its own
+``ws.con.cursor()``; a method whose cursor is optional runs on :attr:`con` without one (the
+CLI's single thread).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable
 
+from segtui.core import answers
 from segtui.core.cache import FeatureCache
 from segtui.core.features import FeatureSet, default_as_of
 from segtui.core.features.build import FeatureBuilder
@@ -129,17 +134,39 @@ class Workspace:
         self.require(set())
         return count_where(self.con, "TRUE")
 
-    def count_all(self) -> SegmentCounts:
+    def count_all(self, cursor=None) -> SegmentCounts:
+        """Every usable segment's members and all customers, in one scan."""
         self.require()
-        return count_segments(self.con, self.catalog.compiled)
+        return count_segments(self._on(cursor), self.catalog.compiled)
 
     def compile(self, expr: str) -> str:
         return self.catalog.compile(expr)
 
-    def count(self, expr: str) -> int:
-        sql = self.compile(expr)
+    def count(self, expr: str, cursor=None) -> int:
+        """Members of the filter expression ``expr`` (compiled first: a FilterError if it is not one)."""
+        return self.count_where(self.compile(expr), cursor)
+
+    def count_where(self, sql: str, cursor=None) -> int:
+        """Members of already compiled filter SQL (a segment's, or :meth:`compile`'s answer);
+        the features it reads are made first when this workspace does not hold them yet."""
         self.require(self.fields_of(sql))
-        return count_where(self.con, sql)
+        return count_where(self._on(cursor), sql)
+
+    def column_types(self, cursor) -> dict[str, str]:
+        return answers.column_types(cursor)
+
+    def top_values(self, cursor, fields, limit: int = 12) -> dict[str, list[str]]:
+        return answers.top_values(cursor, fields, limit)
+
+    def members_page(self, cursor, sql: str, columns, sort: str, descending: bool, offset: int, limit: int) -> list[tuple]:
+        return answers.members_page(cursor, sql, columns, sort, descending, offset, limit)
+
+    def profile(self, cursor, sql: str) -> answers.Profile:
+        """The selection ``sql`` against all customers; the columns are the catalog's (no DESCRIBE)."""
+        return answers.profile(cursor, sql, self.catalog.columns)
+
+    def _on(self, cursor):
+        return self.con if cursor is None else cursor
 
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""
@@ -201,7 +228,7 @@ def open_workspace(
     segments_dir: str | Path | None = None,
     progress: Progress | None = None,
     snapshot: bool = False,
-    use_cache: bool | None = None,
+    use_cache: bool = True,
     store_later: bool = False,
     fields: Collection[str] | None | object = ALL,
     engine: str = "duckdb",
@@ -210,9 +237,9 @@ def open_workspace(
     hold ``fields`` (:data:`ALL`: every available field, as the explorer needs; ``None``:
     nothing yet — call :meth:`Workspace.require` once the question is known).
 
-    ``use_cache``: read and write the feature cache (``segtui.core.cache``). None means yes
-    unless the environment sets SEGTUI_NO_CACHE=1, which is how ``segtui open --no-cache``
-    reaches the explorer's own open.
+    ``use_cache``: read and write the feature cache (``segtui.core.cache``). An argument, not
+    an environment variable: ``segtui open --no-cache`` hands it to the explorer, which passes
+    it here.
 
     ``store_later``: leave the copy of fresh builds into the cache (~2 s at a million
     customers) to the caller, as :attr:`Workspace.pending_store`: the answer comes first.
@@ -220,8 +247,6 @@ def open_workspace(
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
         day = resolve_as_of(shop, as_of)
-        if use_cache is None:
-            use_cache = os.environ.get("SEGTUI_NO_CACHE", "") in ("", "0")
         builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine)
         cache = FeatureCache(shop, day) if use_cache else None
         builder.cache = cache

@@ -2,16 +2,18 @@
 
 Map of the package: ``widgets/`` draw the screen areas (top bar, loading pane, segment list,
 detail/profile, member preview, filter bar), ``screens/`` are the dialogs (export, save, as-of,
-confirm, help), ``commands.py`` is the palette provider, ``profile.py`` the profile queries,
-``completion.py`` the filter autocomplete, ``messages.py`` what workers post back.
+confirm, help), ``commands.py`` is the palette provider, ``completion.py`` the filter
+autocomplete, ``messages.py`` what workers post back. Every answer comes from the engine
+(``Workspace`` methods over ``segtui.core.answers``): this package writes no SQL.
 
 Decisions recorded here:
 
-- No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each on its
-  own ``ws.con.cursor()``, and post a ``WorkDone`` message tagged with a request id; the app
-  keeps the latest id per channel and drops the rest (a cancelled thread keeps running, so
-  cancelling is not enough). Even compiling a filter runs in a worker: the compiler probes the
-  SQL with DuckDB.
+- No DuckDB call ever runs on the UI thread. Queries run in Textual thread workers, each passing
+  its own ``ws.con.cursor()`` to the workspace's methods, and post a ``WorkDone`` message
+  tagged with a request id; the app keeps the latest id per channel and drops the rest (a
+  cancelled thread keeps running, so cancelling is not enough). Closing a workspace is DuckDB
+  work too and runs in a thread of its own. Even compiling a filter runs in a worker: the
+  compiler probes the SQL with DuckDB.
 - Opening the shop (features can take seconds at a million customers) runs in a plain *daemon*
   thread, not a Textual worker: Textual's thread workers run on asyncio's default executor,
   which is joined when the event loop closes, so ``q`` during a long build would hang until the
@@ -50,7 +52,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
-from segtui.core.segments import SegmentCounts, count_segments, count_where, save_segment, slugify
+from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.core.export import export_members
 from segtui.core.filters import referenced_columns
 from segtui.errors import SegtuiError
@@ -58,7 +60,6 @@ from segtui.locations import log_file
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
 from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, StoreDone, WorkDone, WorkspaceLoaded
-from segtui.tui.profile import compute_profile
 from segtui.tui.screens.as_of import LATEST, AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
 from segtui.tui.screens.export import ExportRequest, ExportScreen
@@ -120,26 +121,27 @@ def source_stamp(source: Path) -> float | None:
         return None
 
 
+def close_in_thread(ws) -> None:
+    """Close a workspace off the UI thread: closing is DuckDB work too (it frees the feature
+    table and the shop's views) and may remove a snapshot copy from disk. Not a daemon: the
+    process waits for it rather than end while DuckDB is closing."""
+
+    def close() -> None:
+        try:
+            ws.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+    threading.Thread(target=close, name="segtui-close").start()
+
+
 def precompute(ws) -> Extras:
     """Counts of every segment and the completion vocabulary, in the load thread."""
     cursor = ws.con.cursor()
     try:
-        counts = count_segments(cursor, ws.catalog.compiled)
-        columns = {row[0]: row[1] for row in cursor.execute("DESCRIBE customer_features").fetchall()}
-        text_fields = [f.name for f in ws.features.available if f.type == "VARCHAR"]
-        values: dict[str, list[str]] = {}
-        if text_fields:
-            union = " UNION ALL ".join(
-                f"SELECT '{name}' AS field, CAST({name} AS VARCHAR) AS value, count(*) AS n FROM customer_features "
-                f"WHERE {name} IS NOT NULL GROUP BY {name}"
-                for name in text_fields
-            )
-            rows = cursor.execute(
-                f"SELECT field, value FROM (SELECT *, row_number() OVER (PARTITION BY field ORDER BY n DESC, value) "
-                f"AS rank FROM ({union}) AS v) AS r WHERE rank <= 12 ORDER BY field, rank"
-            ).fetchall()
-            for field, value in rows:
-                values.setdefault(field, []).append(value)
+        counts = ws.count_all(cursor)
+        columns = ws.column_types(cursor)
+        values = ws.top_values(cursor, [f.name for f in ws.features.available if f.type == "VARCHAR"])
     finally:
         cursor.close()
     vocabulary = Vocabulary(
@@ -176,12 +178,14 @@ class SegtuiApp(App):
         mapping: Path | None = None,
         segments_dir: Path | None = None,
         snapshot: bool = False,
+        use_cache: bool = True,
     ) -> None:
         super().__init__()
         self.source = Path(source)
         self.mapping = mapping
         self.segments_dir = segments_dir
         self.snapshot = snapshot  # read a private copy of a DuckDB file another program is writing
+        self.use_cache = use_cache  # False: neither read nor write the feature cache (--no-cache)
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -266,7 +270,7 @@ class SegtuiApp(App):
         stamp = source_stamp(self.source)
         try:
             ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress,
-                                snapshot=self.snapshot, store_later=True)
+                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -298,7 +302,7 @@ class SegtuiApp(App):
     def on_workspace_loaded(self, message: WorkspaceLoaded) -> None:
         if message.generation != self._generation:
             if message.workspace is not None:
-                message.workspace.close()
+                close_in_thread(message.workspace)
             return
         if message.error is not None:
             if self.ws is None:
@@ -349,10 +353,7 @@ class SegtuiApp(App):
             for ws in self._retired:
                 if any(ws is other for other in storing):
                     continue  # closed when its copy into the cache ends (StoreDone)
-                try:
-                    ws.close()
-                except Exception:  # noqa: BLE001 - closing is best effort
-                    pass
+                close_in_thread(ws)
             self._retired = storing
 
     def _store_later(self, ws) -> None:
@@ -503,8 +504,8 @@ class SegtuiApp(App):
         detail.show(selection, detail.profile if detail.selection == selection else None, "loading")
         columns = self._preview_columns(selection.expr)
         preview.reset(columns, sort="total_spent" if "total_spent" in columns else "customer_id")
-        sql, column_set = selection.sql, frozenset(self.extras.columns)
-        self._run_query("profile", lambda ws, cursor: compute_profile(cursor, sql, column_set))
+        sql = selection.sql
+        self._run_query("profile", lambda ws, cursor: ws.profile(cursor, sql))
         preview.request()
 
     def _preview_columns(self, expr: str) -> list[str]:
@@ -534,12 +535,8 @@ class SegtuiApp(App):
         offset, sort, descending = message.page_offset, message.sort, message.descending
 
         def fetch(ws, cursor) -> PreviewPage:
-            count = count_where(cursor, sql)
-            names = ", ".join(_quote(c) for c in columns)
-            order = f"{_quote(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, customer_id"
-            rows = cursor.execute(
-                f"SELECT {names} FROM customer_features WHERE {sql} ORDER BY {order} LIMIT {PAGE_SIZE} OFFSET {int(offset)}"
-            ).fetchall()
+            count = ws.count_where(sql, cursor)
+            rows = ws.members_page(cursor, sql, columns, sort, descending, offset, PAGE_SIZE)
             return PreviewPage(columns, rows, offset, count, sort, descending)
 
         self._run_query("preview", fetch)
@@ -603,7 +600,7 @@ class SegtuiApp(App):
 
         def count(ws, cursor) -> LiveCount:
             sql = ws.compile(expr)
-            return LiveCount(expr, sql, count_where(cursor, sql), self.extras.counts.total)
+            return LiveCount(expr, sql, ws.count_where(sql, cursor), self.extras.counts.total)
 
         self._run_query("live", count)
 
@@ -754,7 +751,7 @@ class SegtuiApp(App):
             path = save_segment(ws.segments_dir, request.name, request.group, request.description, request.where,
                                 overwrite=overwrite)  # fmt: skip
             ws.reload_segments()
-            return ws, path, request.name, count_segments(cursor, ws.catalog.compiled)
+            return ws, path, request.name, ws.count_all(cursor)
 
         self._run_query("save", work, track=False)
 
@@ -838,14 +835,11 @@ class SegtuiApp(App):
         self.notify(message, severity=severity, markup=False, **kwargs)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
-            segments_dir: Path | None = None, snapshot: bool = False) -> None:  # fmt: skip
+            segments_dir: Path | None = None, snapshot: bool = False, use_cache: bool = True) -> None:  # fmt: skip
     """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
-    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot)
+    app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot,
+                    use_cache=use_cache)  # fmt: skip
     app.run()
     wait_for_stores(app)
     if app.ws is not None:

@@ -1,6 +1,6 @@
 """The detail pane: the selection's description and filter, and its profile against everyone.
 
-Rendering only: the numbers come from ``segtui.tui.profile`` (computed in a worker). Bars are
+Rendering only: the numbers come from ``segtui.core.answers.profile`` (asked in a worker). Bars are
 sized to the pane's width and redrawn on resize; all user and data strings go in as ``Text``
 (never markup), so a segment called ``[bold]`` prints literally.
 """
@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from segtui.tui.profile import Profile
+from segtui.core.answers import Profile
 from segtui.tui.selection import Selection
 from segtui.tui.widgets.format import bar, money, number, percent, spark
 

@@ -1,7 +1,7 @@
 """The member preview: one page of the selection's members, sortable, never all of them.
 
-Only ``PAGE_SIZE`` rows are ever in the DataTable; the app fetches a page with
-``ORDER BY <sort>, customer_id LIMIT n OFFSET k`` in a worker (``customer_id`` as tie-break so
+Only ``PAGE_SIZE`` rows are ever in the DataTable; the app asks the workspace for one page at a
+time in a worker (``Workspace.members_page``: sorted with ``customer_id`` as the tie-break, so
 pages neither overlap nor skip), which stays fast at a million customers because DuckDB keeps a
 top-k heap instead of sorting everything. The status line says which rows of how many are shown.
 """
