@@ -79,7 +79,7 @@ def mode_path(request, monkeypatch):
     """Run a "most frequent value" test both ways: from the per-value counts of the one pass
     over the orders/events (few values) and from the family's grouping file (many values)."""
     if request.param == "grouping":
-        monkeypatch.setattr(F, "VALUE_COUNT_MAX", 0)
+        monkeypatch.setattr(catalog, "VALUE_COUNT_MAX", 0)
     return request.param
 
 
