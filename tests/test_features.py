@@ -675,6 +675,17 @@ def test_main_device_and_os(mode_path):
         1: ("desktop", "android"), 2: ("desktop", None), 3: (None, None)}
 
 
+def test_main_device_of_a_customer_whose_events_have_no_device(mode_path):
+    """Every event of customer 4 lacks a device: the orders' device is still the pick (the
+    events' per-value counts are 0, not NULL, which would spoil the sum with the orders')."""
+    shop = Shop(orders=[order(1, 4, "2024-03-01 10:00", device="tablet"),
+                        order(2, 5, "2024-03-01 10:00", device="mobile")],
+                events=[event(4, "2024-03-02 10:00", "page_view", device=None, os="ios"),
+                        event(5, "2024-03-02 10:00", "page_view", device="mobile", os="ios")])
+    rows = shop.features()
+    assert (rows[4]["main_device"], rows[5]["main_device"]) == ("tablet", "mobile")
+
+
 def test_main_device_from_orders_alone(mode_path):
     rows = Shop(orders=[order(1, 1, "2024-03-01 10:00", device="tablet")]).features()
     assert rows[1]["main_device"] == "tablet"

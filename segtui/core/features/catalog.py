@@ -286,7 +286,7 @@ def load_query(file: str) -> _Query:
 def render(sql: str, as_of: date, values: Mapping[str, list[str]] | None = None) -> str:
     """Put the as-of date into SQL: ``:as_of`` becomes ``DATE 'YYYY-MM-DD'``; and the value
     lists: ``:<column>_values`` becomes the literal list ``values[column]`` and
-    ``:<column>_counts`` one ``count_if(<column> = value)`` per value, in a list (a NULL list
+    ``:<column>_counts`` one ``count_if(<column> = value)`` per value (0, not NULL, when none), in a list (a NULL list
     when the column is not in ``values``: too many values to count this way).
 
     The date is safe to inline because it comes from a ``date`` (its isoformat is digits and
@@ -308,7 +308,10 @@ def render(sql: str, as_of: date, values: Mapping[str, list[str]] | None = None)
         quoted = [_quote(v) for v in values[column]]
         if what == "values":
             return f"CAST([{', '.join(quoted)}] AS VARCHAR[])"
-        return f"CAST([{', '.join(f'count_if({column} = {q})' for q in quoted)}] AS BIGINT[])"
+        # COALESCE: count_if is NULL, not 0, for a customer whose rows all have a NULL value,
+        # and a NULL count would spoil the sum of the order and event device counts.
+        counts = ", ".join(f"COALESCE(count_if({column} = {q}), 0)" for q in quoted)
+        return f"CAST([{counts}] AS BIGINT[])"
 
     return _VALUES_PLACEHOLDER.sub(list_sql, _PLACEHOLDER.sub(f"DATE '{as_of.isoformat()}'", sql))
 
