@@ -44,6 +44,9 @@ class Shop:
     'YYYY-MM-DD HH:MM[:SS]' strings. ``ids`` is the SQL type of every ID column.
     """
 
+    #: Which files build the features (catalog.ENGINES); the ``engine`` fixture sets it.
+    engine = "duckdb"
+
     def __init__(self, ids: str = "BIGINT", **tables: list[dict]):
         self.con = duckdb.connect()
         tables.setdefault("orders", [])  # orders is required: an empty one for event-only shops
@@ -64,7 +67,7 @@ class Shop:
             self.present_columns[table] = {n for row in rows for n in row} or set(types)
 
     def build(self, as_of: date = AS_OF) -> F.FeatureSet:
-        return F.build_features(self.con, as_of, self.tables, self.present_columns)
+        return F.build_features(self.con, as_of, self.tables, self.present_columns, engine=self.engine)
 
     def features(self, as_of: date = AS_OF) -> dict:
         """{customer_id: {column: value}} after building."""
@@ -72,6 +75,14 @@ class Shop:
         cursor = self.con.execute("SELECT * FROM customer_features")
         names = [d[0] for d in cursor.description]
         return {row[0]: dict(zip(names, row)) for row in cursor.fetchall()}
+
+
+@pytest.fixture(autouse=True, params=catalog.ENGINES)
+def engine(request, monkeypatch):
+    """Every hand-worked shop is built both ways: with the DuckDB overrides and with the
+    portable reference files alone."""
+    monkeypatch.setattr(Shop, "engine", request.param)
+    return request.param
 
 
 @pytest.fixture(params=["value counts", "grouping"])
@@ -929,19 +940,13 @@ SQL_FILES = sorted(p.name for p in (queries_dir() / "features").glob("*.sql"))
 
 
 def test_every_family_file_is_used():
-    used = {file for files in catalog._FAMILIES.values() for file in files} | set(catalog._BASES.values()) | {"base_asof.sql"}
-    assert set(SQL_FILES) == used
-
-
-@pytest.mark.parametrize("file", SQL_FILES)
-def test_sql_parses_and_transpiles_to_spark(file):
-    sql = read_query(f"features/{file}")
-    assert "-- needs:" in sql
-    for text in (sql, F.render(sql, AS_OF)):
-        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
-        assert statements
-        for spark in sqlglot.transpile(text, read="duckdb", write="spark"):
-            assert spark
+    used = {file for family in catalog._FAMILIES for engine in catalog.ENGINES
+            for file in catalog._candidates(family, engine)}
+    assert set(SQL_FILES) == used | set(catalog._BASES.values()) | {"base_asof.sql"}
+    assert all(not file.endswith(catalog.OVERRIDE_SUFFIX)
+               for family in catalog._FAMILIES for file in catalog._candidates(family, "reference"))
+    with pytest.raises(ValueError, match="unknown engine"):
+        catalog._candidates("core", "spark")
 
 
 @pytest.mark.parametrize("file", SQL_FILES)

@@ -15,23 +15,42 @@
 -- GREATEST (which skips NULLs) gives the latest instant; an order at that instant wins, else
 -- the alphabetically first of the actions at it (LEAST, skipping the others' NULLs). Plain
 -- comparisons: a GREATEST over (time, rank, action) structs cost ~2 CPU-s per million rows.
+-- The latest instant is written out where it is used: portable SQL cannot read a column
+-- alias within its own SELECT list.
 -- needs: orders, events
 -- reads: core, events, reviews
 SELECT
-    GREATEST(
-        CAST(feature_core.last_order_at AS TIMESTAMP),
-        CAST(feature_events.last_event_at AS TIMESTAMP),
-        CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
-        CAST(feature_reviews.last_review_at AS TIMESTAMP)
-    ) AS last_action_at,
     CASE
-        WHEN feature_core.last_order_at = last_action_at THEN 'order'
+        WHEN feature_core.last_order_at = GREATEST(
+                    CAST(feature_core.last_order_at AS TIMESTAMP),
+                    CAST(feature_events.last_event_at AS TIMESTAMP),
+                    CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
+                    CAST(feature_reviews.last_review_at AS TIMESTAMP)) THEN 'order'
         ELSE LEAST(
-            CASE WHEN feature_events.last_event_at = last_action_at THEN feature_events.last_event_type END,
-            CASE WHEN feature_reviews.last_complaint_review_at = last_action_at THEN 'complaint' END,
-            CASE WHEN feature_reviews.last_review_at = last_action_at THEN 'review' END)
+            CASE WHEN feature_events.last_event_at = GREATEST(
+                        CAST(feature_core.last_order_at AS TIMESTAMP),
+                        CAST(feature_events.last_event_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_review_at AS TIMESTAMP))
+                 THEN feature_events.last_event_type END,
+            CASE WHEN feature_reviews.last_complaint_review_at = GREATEST(
+                        CAST(feature_core.last_order_at AS TIMESTAMP),
+                        CAST(feature_events.last_event_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_review_at AS TIMESTAMP))
+                 THEN 'complaint' END,
+            CASE WHEN feature_reviews.last_review_at = GREATEST(
+                        CAST(feature_core.last_order_at AS TIMESTAMP),
+                        CAST(feature_events.last_event_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
+                        CAST(feature_reviews.last_review_at AS TIMESTAMP))
+                 THEN 'review' END)
     END AS last_action,
-    date_diff('day', CAST(last_action_at AS DATE), feature_asof.as_of) AS days_since_last_action,
+    date_diff('day', CAST(GREATEST(
+                CAST(feature_core.last_order_at AS TIMESTAMP),
+                CAST(feature_events.last_event_at AS TIMESTAMP),
+                CAST(feature_reviews.last_complaint_review_at AS TIMESTAMP),
+                CAST(feature_reviews.last_review_at AS TIMESTAMP)) AS DATE), feature_asof.as_of) AS days_since_last_action,
     (feature_events.last_cart_at <= feature_asof.as_of_end - INTERVAL 24 HOUR
         AND (feature_core.last_order_at IS NULL OR feature_core.last_order_at < feature_events.last_cart_at))
         AS has_abandoned_cart,

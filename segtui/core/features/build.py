@@ -26,7 +26,7 @@ which files to run, in which order, and how the families meet in the final table
    available (or a columns file reads it); a field whose table or column is missing is left
    out and reported.
    A family may instead be a *columns file*: one SELECT list, no table (``last_action.sql``,
-   ``complaints.sql``, ``order_habits_pivot.sql``). Its columns are computed per customer in
+   ``complaints.sql``, ``order_habits.duckdb.sql``). Its columns are computed per customer in
    the final join from columns the passes already keep (``-- reads:`` names those families),
    which saves a table and a join of its own; what such a file reads should be narrow
    (timestamps, counts), not lists: wide payloads are what a join pays for.
@@ -157,6 +157,8 @@ def build_features(
     present_columns: Mapping[str, set[str]],
     progress: Progress | None = None,
     only: Collection[str] | None = None,
+    *,
+    engine: str = "duckdb",
 ) -> FeatureSet:
     """Create or replace ``customer_features`` in ``con`` and say what it holds.
 
@@ -168,6 +170,8 @@ def build_features(
     Intermediate temp tables are dropped afterwards. ``only`` (field names) builds just those
     fields and the families they come from, e.g. the core features for the benchmark's
     comparison with hand-written SQL; the others are then absent without a reason.
+    ``engine="reference"`` runs only the portable reference files, not their DuckDB overrides
+    (the same table; a test compares them).
     """
     tables = set(tables)
     if "orders" not in tables:
@@ -175,7 +179,7 @@ def build_features(
 
         raise SourceError("the shop has no orders table; segtui needs at least orders")
     report = progress or (lambda message, fraction: None)
-    chosen, available, unavailable = _plan(tables, present_columns)
+    chosen, available, unavailable = _plan(tables, present_columns, engine=engine)
     if only is not None:
         available = tuple(f for f in available if f.name in set(only))
     wanted = {name for name in chosen if name in _ALWAYS or any(f.family == name for f in available)}

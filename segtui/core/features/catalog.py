@@ -7,6 +7,7 @@ Reading a SQL file and rendering the as-of date and the value lists into it live
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from segtui.resources import read_query
+from segtui.resources import queries_dir, read_query
 
 FEATURE_TABLE = "customer_features"
 
@@ -193,23 +194,31 @@ _EMPTY_BASES: dict[str, tuple[str, str]] = {
 }
 
 # Families in run order (later ones read earlier ones' tables); each maps to its files in order
-# of preference: the first whose needs are met computes the family.
+# of preference: the first whose needs are met computes the family. These are the portable
+# references (and genuine fallbacks, such as views_unbought_no_items.sql for shops without order
+# lines); a DuckDB override ``NAME.duckdb.sql`` beside a reference ``NAME.sql`` is found by its
+# name (see _candidates).
 _FAMILIES: dict[str, tuple[str, ...]] = {
     "core": ("core.sql",),
     "events": ("events.sql",),
     "universe": ("universe.sql",),
     "rfm": ("rfm.sql",),
     "order_profile": ("order_profile.sql",),
-    "order_habits": ("order_habits_pivot.sql", "order_habits.sql"),
+    "order_habits": ("order_habits.sql",),
     "categories": ("categories.sql",),
     "views_unbought": ("views_unbought.sql", "views_unbought_no_items.sql"),
     "last_action": ("last_action.sql",),
     "pricier": ("pricier.sql",),
-    "devices": ("devices_pivot.sql", "devices.sql"),
+    "devices": ("devices.sql",),
     "complaints": ("complaints.sql",),
     "reviews": ("reviews.sql",),
     "returns": ("returns.sql",),
 }
+# The engines a build can pick files for: "duckdb" runs the DuckDB overrides where they exist,
+# "reference" only the portable files (what Spark and the warehouses get, here run on DuckDB to
+# prove that both give the same table).
+ENGINES = ("duckdb", "reference")
+OVERRIDE_SUFFIX = ".duckdb.sql"
 # The spine of the final table: the universe is made of the core and event summaries.
 _ALWAYS = ("core", "events", "universe")
 
@@ -220,14 +229,14 @@ _CREATES = re.compile(r"CREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(\w+)", re
 _PLACEHOLDER = re.compile(r":as_of\b")
 _VALUES_PLACEHOLDER = re.compile(r":(\w+?)_(counts|values)\b")
 
-# Value counts. A "most frequent value" pick (main payment method, channel, device, OS) costs a
-# GROUP BY over (customer, value): at a million customers a second hash table over ~10M orders
-# or ~30M events. When the column has few distinct values, the pass that already groups
-# those rows by customer (order_profile.sql, events.sql) counts each value instead, one count_if per
-# value, into a list (``:<column>_counts``, in the order of ``:<column>_values``), and the pick
+# Value counts (DuckDB overrides only). A "most frequent value" pick (main payment method,
+# channel, device, OS) costs a GROUP BY over (customer, value): at a million customers a second
+# hash table over ~10M orders or ~30M events. When the column has few distinct values, the pass
+# that already groups those rows by customer (order_profile.duckdb.sql, events.duckdb.sql)
+# counts each value instead, one count_if per value, into a list (``:<column>_counts``, in the order of ``:<column>_values``), and the pick
 # is the first position of the greatest count (the values are sorted, so ties go to the
 # alphabetically first). A column with more values than this falls back to the family's
-# grouping file (order_habits.sql, devices.sql). Each key names the column and the base views
+# portable reference, which groups (order_habits.sql, devices.sql). Each key names the column and the base views
 # whose values it counts: a device is counted over orders and events together.
 VALUE_COUNT_MAX = 24
 # The pick from such a list: the value of the first greatest count, NULL when every count is 0.
@@ -265,7 +274,7 @@ class _Query:
         already keep, reading each family's table by its name (``feature_core.last_order_at``)
         and the as-of date from ``feature_asof``. Picks that are cheap per row but would cost a
         GROUP BY and a join of their own as a table (the latest action, the complaints, the
-        modes order_profile.sql picked) are written this way."""
+        modes order_profile.duckdb.sql picked) are written this way."""
         return _COLUMNS.search(render(self.sql, as_of, values)).group(1).strip()
 
 
@@ -366,14 +375,37 @@ def _reason(missing: list[str]) -> str:
     return "needs " + ", ".join(missing)
 
 
-def _plan(tables: set[str], present_columns: Mapping[str, set[str]]):
-    """Which files can compute each family (in order of preference: the first whose value
-    counts exist is run), which fields are available, and why the others are not."""
+def _candidates(family: str, engine: str = "duckdb") -> tuple[str, ...]:
+    """The files that may compute ``family`` on ``engine``, in order of preference.
+
+    ``"reference"``: the family's portable files only (the SQL other engines run, transpiled
+    by sqlglot). ``"duckdb"``: each file's DuckDB override (``NAME.duckdb.sql``, the same
+    table by faster, DuckDB-only SQL) right before it, where there is one.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    files: list[str] = []
+    for file in _FAMILIES[family]:
+        override = file.removesuffix(".sql") + OVERRIDE_SUFFIX
+        if engine == "duckdb" and _exists(override):
+            files.append(override)
+        files.append(file)
+    return tuple(files)
+
+
+@functools.cache
+def _exists(file: str) -> bool:
+    return (queries_dir() / "features" / file).is_file()
+
+
+def _plan(tables: set[str], present_columns: Mapping[str, set[str]], engine: str = "duckdb"):
+    """Which files can compute each family on ``engine`` (in order of preference: the first
+    whose value counts exist is run), which fields are available, and why the others are not."""
     chosen: dict[str, list[_Query]] = {}
     family_reason: dict[str, str] = {}
-    for family, files in _FAMILIES.items():
+    for family in _FAMILIES:
         first_missing: list[str] | None = None
-        for file in files:
+        for file in _candidates(family, engine):
             query = load_query(file)
             missing = _missing(query.needs, query.needs_columns, tables, present_columns)
             if not missing:
