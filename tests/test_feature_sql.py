@@ -251,3 +251,161 @@ def test_duckdb_overrides_build_the_reference_table(seed, shape):
             assert len(duck) == len(ref)
             diff = {name: (d, r) for (name, _), d, r in zip(duck_types, duck, ref) if not _same(d, r)}
             assert not diff, (as_of, duck[0], diff)
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue comes from the reference files' headers
+
+
+# The catalogue as the hand-written Python list had it before the fields moved into the SQL
+# headers (name, type, unit, needs, needs_columns, family, fill, definition), in column order:
+# the parsed headers must say exactly this until a field is deliberately changed here too.
+EXPECTED_FIELDS = (
+    ('orders', 'BIGINT', 'orders', ('orders',), (), 'core', '0',
+     'Number of distinct orders placed on or before the as-of date (0 if none).'),
+    ('total_spent', 'DOUBLE', 'money', ('orders',), (), 'core', '0',
+     'Sum of the order totals on or before the as-of date, refunds (negative totals) included and a missing total counted as 0.'),
+    ('avg_order_value', 'DOUBLE', 'money', ('orders',), (), 'core', None,
+     'total_spent divided by orders; NULL without orders.'),
+    ('first_order_at', 'TIMESTAMP', 'timestamp', ('orders',), (), 'core', None,
+     "Timestamp of the customer's first order on or before the as-of date."),
+    ('last_order_at', 'TIMESTAMP', 'timestamp', ('orders',), (), 'core', None,
+     "Timestamp of the customer's latest order on or before the as-of date."),
+    ('days_since_last_order', 'BIGINT', 'days', ('orders',), (), 'core', None,
+     "Whole days between the latest order's date and the as-of date (0 for an order on the as-of day)."),
+    ('days_since_first_order', 'BIGINT', 'days', ('orders',), (), 'core', None,
+     "Whole days between the first order's date and the as-of date."),
+    ('avg_days_between_orders', 'DOUBLE', 'days', ('orders',), (), 'core', None,
+     "Days between the first and the latest order's dates divided by (orders - 1); NULL below 2 orders."),
+    ('overdue_ratio', 'DOUBLE', 'ratio', ('orders',), (), 'core', None,
+     "days_since_last_order divided by avg_days_between_orders (above 1: later than the customer's own rhythm); NULL when that average is NULL or 0."),
+    ('spend_percentile', 'DOUBLE', 'percentile 0-100', ('orders',), (), 'core', None,
+     'Percentage of the other buyers who spent strictly less (100 * percent_rank of total_spent; ties share a value, a lone buyer gets 0); NULL without orders.'),
+    ('orders_365d', 'BIGINT', 'orders', ('orders',), (), 'core', '0',
+     'Number of orders in the last 365 days (the as-of day and the 364 days before it).'),
+    ('usage_level', 'VARCHAR', 'level', ('orders',), (), 'rfm', "'none'",
+     "'heavy' (percent_rank of orders_365d >= 0.8 among customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them) or 'none' (no order in the last 365 days)."),
+    ('r_score', 'BIGINT', 'score 1-5', ('orders',), (), 'rfm', None,
+     'Recency score 1-5 among buyers (5 = most recent): least(5, 1 + floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.'),
+    ('f_score', 'BIGINT', 'score 1-5', ('orders',), (), 'rfm', None,
+     'Frequency score 1-5 among buyers (5 = most orders): least(5, 1 + floor(5 * percent_rank)) of orders; NULL without orders.'),
+    ('m_score', 'BIGINT', 'score 1-5', ('orders',), (), 'rfm', None,
+     'Monetary score 1-5 among buyers (5 = highest spend): least(5, 1 + floor(5 * percent_rank)) of total_spent; NULL without orders.'),
+    ('rfm_segment', 'VARCHAR', 'segment', ('orders',), (), 'rfm', None,
+     "The buyer's cell in the standard recency x frequency grid (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention, About to sleep, At risk, Can't lose them, Hibernating); NULL without orders."),
+    ('discount_share', 'DOUBLE', 'share 0-1', ('orders',), ('orders.discount',), 'order_profile', None,
+     "Share of the customer's orders with a discount above 0 (a missing discount counts as none); NULL without orders."),
+    ('full_price_share', 'DOUBLE', 'share 0-1', ('orders',), ('orders.discount',), 'order_profile', None,
+     "Share of the customer's orders without a discount (1 - discount_share); NULL without orders."),
+    ('preferred_hour', 'BIGINT', 'hour 0-23', ('orders',), (), 'order_profile', None,
+     'Hour of the day (0-23) in which the customer placed the most orders; ties go to the earliest hour.'),
+    ('preferred_weekday', 'BIGINT', 'weekday 1-7', ('orders',), (), 'order_profile', None,
+     'ISO weekday (1 = Monday to 7 = Sunday) on which the customer placed the most orders; ties go to the earliest day.'),
+    ('preferred_weekday_name', 'VARCHAR', 'weekday', ('orders',), (), 'order_profile', None,
+     'preferred_weekday as a name: Mon, Tue, Wed, Thu, Fri, Sat or Sun.'),
+    ('weekend_share', 'DOUBLE', 'share 0-1', ('orders',), (), 'order_profile', None,
+     "Share of the customer's orders placed on a Saturday or Sunday; NULL without orders."),
+    ('holiday_share', 'DOUBLE', 'share 0-1', ('orders',), (), 'order_profile', None,
+     "Share of the customer's orders placed in November or December; NULL without orders."),
+    ('main_payment_method', 'VARCHAR', 'payment method', ('orders',), ('orders.payment_method',), 'order_habits', None,
+     "Payment method of most of the customer's orders; ties go to the alphabetically first."),
+    ('main_channel', 'VARCHAR', 'channel', ('orders',), ('orders.channel',), 'order_habits', None,
+     "Sales channel of most of the customer's orders; ties go to the alphabetically first."),
+    ('favorite_category', 'VARCHAR', 'category', ('orders', 'order_items', 'products'), ('products.category',), 'categories', None,
+     'Category with the most items (sum of quantity) bought; ties broken by spend in it, then by name ascending.'),
+    ('category_count', 'BIGINT', 'categories', ('orders', 'order_items', 'products'), ('products.category',), 'categories', '0',
+     'Number of distinct product categories the customer has bought.'),
+    ('product_views_30d', 'BIGINT', 'events', ('events',), (), 'events', '0',
+     'Number of product_view events in the last 30 days (the as-of day and the 29 before it).'),
+    ('visits_30d', 'BIGINT', 'days', ('events',), (), 'events', '0',
+     'Number of distinct days in the last 30 with any event other than an email open or click.'),
+    ('sessions_30d', 'BIGINT', 'sessions', ('events',), ('events.session_id',), 'events', '0',
+     'Number of distinct session ids among the events of the last 30 days.'),
+    ('email_opens_90d', 'BIGINT', 'events', ('events',), (), 'events', '0',
+     'Number of email_open events in the last 90 days.'),
+    ('email_clicks_90d', 'BIGINT', 'events', ('events',), (), 'events', '0',
+     'Number of email_click events in the last 90 days.'),
+    ('views_without_purchase', 'BIGINT', 'events', ('events',), (), 'views_unbought', '0',
+     'Product views in the last 30 days of products the customer never bought (without order lines: all product views of the last 30 days when no order was placed in them).'),
+    ('last_action', 'VARCHAR', 'action', ('events',), (), 'last_action', None,
+     "The customer's latest action: order, review or an event of type page_view, product_view, cart_add, checkout_start, email_open, email_click, complaint or search (ties: order, then alphabetical)."),
+    ('days_since_last_action', 'BIGINT', 'days', ('events',), (), 'last_action', None,
+     'Whole days between the date of last_action and the as-of date.'),
+    ('has_abandoned_cart', 'BOOLEAN', 'flag', ('events',), (), 'last_action', 'FALSE',
+     'True when the latest cart_add or checkout_start event is at least 24 hours before the end of the as-of day and no order followed it.'),
+    ('days_since_cart_activity', 'BIGINT', 'days', ('events',), (), 'last_action', None,
+     "Whole days between the latest cart_add or checkout_start event's date and the as-of date."),
+    ('viewed_pricier_before_buying', 'BOOLEAN', 'flag', ('events', 'order_items', 'products'), ('events.product_id', 'products.category', 'products.price'), 'pricier', 'FALSE',
+     'True when, in the 7 days before an order, the customer viewed another product of the same category with a higher list price than the unit price paid for a product in that order.'),
+    ('main_device', 'VARCHAR', 'device', ('orders',), ('orders.device|events.device',), 'devices', None,
+     "Device of most of the customer's orders and events counted together; ties go to the alphabetically first."),
+    ('main_os', 'VARCHAR', 'os', ('events',), ('events.os',), 'devices', None,
+     "Operating system of most of the customer's events; ties go to the alphabetically first."),
+    ('complaints', 'BIGINT', 'complaints', ('events|reviews',), (), 'complaints', '0',
+     "Number of complaint events plus reviews of kind 'complaint' on or before the as-of date."),
+    ('days_since_last_complaint', 'BIGINT', 'days', ('events|reviews',), (), 'complaints', None,
+     "Whole days between the latest complaint's date and the as-of date."),
+    ('reviews', 'BIGINT', 'reviews', ('reviews',), (), 'reviews', '0',
+     'Number of reviews of any kind written on or before the as-of date.'),
+    ('avg_rating', 'DOUBLE', 'rating 1-5', ('reviews',), ('reviews.rating',), 'reviews', None,
+     'Mean rating of those reviews (1-5, missing ratings ignored).'),
+    ('returned_orders', 'BIGINT', 'orders', ('orders', 'returns'), (), 'returns', '0',
+     "Number of the customer's orders with a return on or before the as-of date."),
+    ('return_rate', 'DOUBLE', 'share 0-1', ('orders', 'returns'), (), 'returns', None,
+     'returned_orders divided by orders; NULL without orders.'),
+    ('country', 'VARCHAR', 'country', ('customers',), ('customers.country',), 'universe', None,
+     'Country from the customers table.'),
+    ('city', 'VARCHAR', 'city', ('customers',), ('customers.city',), 'universe', None,
+     'City from the customers table.'),
+    ('age', 'BIGINT', 'years', ('customers',), ('customers.birth_date',), 'universe', None,
+     'Age in whole years at the as-of date, from birth_date.'),
+    ('gender', 'VARCHAR', 'gender', ('customers',), ('customers.gender',), 'universe', None,
+     'Gender from the customers table.'),
+    ('email_opt_in', 'BOOLEAN', 'flag', ('customers',), ('customers.email_opt_in',), 'universe', None,
+     'Whether the customer agreed to receive marketing email, from the customers table.'),
+    ('tenure_days', 'BIGINT', 'days', ('orders',), (), 'universe', None,
+     'Whole days since the customer was created, or since their first order or event when no created_at is known.'),
+)
+
+
+def test_the_catalogue_is_read_from_the_sql_headers():
+    assert [(f.name, f.type, f.unit, f.needs, f.needs_columns, f.family, f.fill, f.description)
+            for f in F.FIELDS] == list(EXPECTED_FIELDS)
+    assert F.FIELDS == tuple(catalog.Field(name, type_, description, unit, needs, needs_columns, family, fill)
+                             for name, type_, unit, needs, needs_columns, family, fill, description in EXPECTED_FIELDS)
+    assert set(catalog._CATALOGUE) == set(catalog._FAMILIES)
+    for f in F.FIELDS:
+        assert f.description.strip() and f.unit.strip(), f.name
+
+
+def _header_of(monkeypatch, text: str):
+    monkeypatch.setattr(catalog, "read_query", lambda relative: text)
+
+
+@pytest.mark.parametrize(("header", "problem"), [
+    ("-- nedds: orders\n", "shop.sql: unknown header key 'nedds'"),
+    ("-- field: x BIGINT [days] fil=0: Days.\n-- needs: orders\n", "shop.sql: field x has an unknown option 'fil'"),
+    ("-- field: x BIGINT days: Days.\n", "shop.sql: cannot read the field"),
+])
+def test_an_unreadable_header_is_an_error_naming_the_file(monkeypatch, header, problem):
+    _header_of(monkeypatch, header + "SELECT 1 AS x")
+    with pytest.raises(catalog.CatalogueError, match=re.escape(problem)):
+        catalog.load_query("shop.sql")
+
+
+def test_a_field_line_continues_and_takes_the_files_needs(monkeypatch):
+    _header_of(monkeypatch, "-- Prose: not a key (capitalised), and a line that merely mentions\n"
+                            "-- field: x BIGINT [days] fill=0: Whole days between\n"
+                            "--     this and that.\n"
+                            "-- field: y VARCHAR [os] needs=events|reviews: Text.\n"
+                            "--   continued: too.\n"
+                            "-- Prose again.\n"
+                            "-- needs: orders, events\n-- needs_columns: events.os\n"
+                            "CREATE OR REPLACE TEMP TABLE feature_shop AS SELECT 1 AS x, 'a' AS y;")
+    x, y = catalog.load_query("shop.sql").fields
+    assert x == catalog.Field("x", "BIGINT", "Whole days between this and that.", "days",
+                              ("orders", "events"), ("events.os",), "shop", "0")
+    assert y == catalog.Field("y", "VARCHAR", "Text. continued: too.", "os", ("events|reviews",), (), "shop", None)
+    _header_of(monkeypatch, "-- field: x BIGINT [days]: Days.\nSELECT 1 AS x")
+    with pytest.raises(catalog.CatalogueError, match="shop.duckdb.sql: declare fields in the reference"):
+        catalog.load_query("shop.duckdb.sql")

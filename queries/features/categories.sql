@@ -7,6 +7,10 @@
 -- customer's categories in the order (items descending, spend descending, category number);
 -- the name is looked up afterwards.
 -- This is the portable reference; categories.duckdb.sql computes the same faster on DuckDB.
+-- field: favorite_category VARCHAR [category]: Category with the most items (sum of quantity)
+--     bought; ties broken by spend in it, then by name ascending.
+-- field: category_count BIGINT [categories] fill=0: Number of distinct product categories the
+--     customer has bought.
 -- needs: orders, order_items, products
 -- needs_columns: products.category
 CREATE OR REPLACE TEMP TABLE feature_categories AS

@@ -14,6 +14,28 @@
 -- rfm.sql ranks this table (RFM, usage level); order_profile.sql is the second pass over the
 -- orders (discounts, timing), kept apart so that this one stays lean.
 -- This is the portable reference; core.duckdb.sql computes the same faster on DuckDB.
+-- field: orders BIGINT [orders] fill=0: Number of distinct orders placed on or before the as-of
+--     date (0 if none).
+-- field: total_spent DOUBLE [money] fill=0: Sum of the order totals on or before the as-of date,
+--     refunds (negative totals) included and a missing total counted as 0.
+-- field: avg_order_value DOUBLE [money]: total_spent divided by orders; NULL without orders.
+-- field: first_order_at TIMESTAMP [timestamp]: Timestamp of the customer's first order on or before
+--     the as-of date.
+-- field: last_order_at TIMESTAMP [timestamp]: Timestamp of the customer's latest order on or before
+--     the as-of date.
+-- field: days_since_last_order BIGINT [days]: Whole days between the latest order's date and the
+--     as-of date (0 for an order on the as-of day).
+-- field: days_since_first_order BIGINT [days]: Whole days between the first order's date and the
+--     as-of date.
+-- field: avg_days_between_orders DOUBLE [days]: Days between the first and the latest order's dates
+--     divided by (orders - 1); NULL below 2 orders.
+-- field: overdue_ratio DOUBLE [ratio]: days_since_last_order divided by avg_days_between_orders
+--     (above 1: later than the customer's own rhythm); NULL when that average is NULL or 0.
+-- field: spend_percentile DOUBLE [percentile 0-100]: Percentage of the other buyers who spent
+--     strictly less (100 * percent_rank of total_spent; ties share a value, a lone buyer gets 0);
+--     NULL without orders.
+-- field: orders_365d BIGINT [orders] fill=0: Number of orders in the last 365 days (the as-of day
+--     and the 364 days before it).
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_core AS
 WITH per_customer AS (

@@ -1,11 +1,15 @@
--- main_device: the device of most of the customer's orders and events counted together (each
+-- main_device is the device of most of the customer's orders and events counted together (each
 -- order and each event counts once; NULLs ignored; ties go to the alphabetically first).
--- main_os: the same over events only. The events are counted once per (customer, device, os),
+-- main_os is the same over events only. The events are counted once per (customer, device, os),
 -- which both picks roll up from; events_asof is empty when the shop has no events.
 -- The pick: each customer's highest count, then the alphabetically first value (MIN) among
 -- the values with that count.
 -- This is the portable reference; devices.duckdb.sql picks from the per-value counts
 -- order_profile.duckdb.sql and events.duckdb.sql keep when the columns have few values.
+-- field: main_device VARCHAR [device] needs_columns=orders.device|events.device: Device of most of
+--     the customer's orders and events counted together; ties go to the alphabetically first.
+-- field: main_os VARCHAR [os] needs=events needs_columns=events.os: Operating system of most of the
+--     customer's events; ties go to the alphabetically first.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_devices AS
 WITH event_counts AS (

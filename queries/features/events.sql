@@ -14,6 +14,16 @@
 -- universe.sql. Runs on every shop (events_asof is empty when the shop has no events)
 -- because the universe reads it.
 -- This is the portable reference; events.duckdb.sql computes the same faster on DuckDB.
+-- field: product_views_30d BIGINT [events] fill=0 needs=events: Number of product_view events in
+--     the last 30 days (the as-of day and the 29 before it).
+-- field: visits_30d BIGINT [days] fill=0 needs=events: Number of distinct days in the last 30 with
+--     any event other than an email open or click.
+-- field: sessions_30d BIGINT [sessions] fill=0 needs=events needs_columns=events.session_id: Number
+--     of distinct session ids among the events of the last 30 days.
+-- field: email_opens_90d BIGINT [events] fill=0 needs=events: Number of email_open events in the
+--     last 90 days.
+-- field: email_clicks_90d BIGINT [events] fill=0 needs=events: Number of email_click events in the
+--     last 90 days.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_events AS
 WITH all_time AS (

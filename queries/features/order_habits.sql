@@ -4,6 +4,10 @@
 -- with that count.
 -- This is the portable reference; order_habits.duckdb.sql takes the picks order_profile.duckdb.sql
 -- made from its per-value counts when the columns have few values.
+-- field: main_payment_method VARCHAR [payment method] needs_columns=orders.payment_method: Payment
+--     method of most of the customer's orders; ties go to the alphabetically first.
+-- field: main_channel VARCHAR [channel] needs_columns=orders.channel: Sales channel of most of the
+--     customer's orders; ties go to the alphabetically first.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_order_habits AS
 WITH counts AS (

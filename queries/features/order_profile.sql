@@ -12,6 +12,20 @@
 --   (the same with * 10 and 9 - weekday).
 -- This is the portable reference; order_profile.duckdb.sql computes the same faster on DuckDB
 -- (and the per-value counts its overrides of order_habits and devices read).
+-- field: discount_share DOUBLE [share 0-1] needs_columns=orders.discount: Share of the customer's
+--     orders with a discount above 0 (a missing discount counts as none); NULL without orders.
+-- field: full_price_share DOUBLE [share 0-1] needs_columns=orders.discount: Share of the customer's
+--     orders without a discount (1 - discount_share); NULL without orders.
+-- field: preferred_hour BIGINT [hour 0-23]: Hour of the day (0-23) in which the customer placed the
+--     most orders; ties go to the earliest hour.
+-- field: preferred_weekday BIGINT [weekday 1-7]: ISO weekday (1 = Monday to 7 = Sunday) on which
+--     the customer placed the most orders; ties go to the earliest day.
+-- field: preferred_weekday_name VARCHAR [weekday]: preferred_weekday as a name: Mon, Tue, Wed, Thu,
+--     Fri, Sat or Sun.
+-- field: weekend_share DOUBLE [share 0-1]: Share of the customer's orders placed on a Saturday or
+--     Sunday; NULL without orders.
+-- field: holiday_share DOUBLE [share 0-1]: Share of the customer's orders placed in November or
+--     December; NULL without orders.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_order_profile AS
 WITH slots AS (
