@@ -60,7 +60,10 @@ DENIED = (exp.Bracket, exp.Array, exp.Lambda, exp.Struct, exp.PropertyEQ, exp.Bi
 def select_of(sql: str) -> exp.Expression:
     """The statement other engines run: the SELECT after ``CREATE ... AS`` (or the SELECT list
     of a columns file)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
+    statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None and not isinstance(s, exp.Semicolon)]
+    assert len(statements) == 1, "a feature file holds one statement"
+    tree = statements[0]
+    assert isinstance(tree, (exp.Create, exp.Select)), type(tree).__name__
     return tree.expression if isinstance(tree, exp.Create) else tree
 
 
