@@ -9,7 +9,10 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+import pytest
 from test_features import Shop
+
+from segtui.core.features.catalog import ENGINES
 
 AS_OF = date(2024, 3, 31)
 CORE = ("orders", "total_spent", "avg_order_value", "first_order_at", "last_order_at",
@@ -78,10 +81,12 @@ def expected_core(orders, events, as_of: date) -> dict:
     return result
 
 
-def test_core_features_match_an_independent_recomputation():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_core_features_match_an_independent_recomputation(engine):
     rng = random.Random(7)
     orders, events = random_shop(rng)
     shop = Shop(orders=orders, events=events)
+    shop.engine = engine
     for as_of in (AS_OF, date(2023, 7, 15)):
         rows = shop.features(as_of)
         expected = expected_core(orders, events, as_of)

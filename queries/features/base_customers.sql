@@ -1,7 +1,7 @@
 -- Customers created on or before the as-of day (or with no created_at), one row each: when a
 -- customer_id repeats, the latest created record wins (then a full tie-break on the columns).
--- age: whole years between birth_date and the as-of date (NULL for a birth date after it).
--- created_days_ago: whole days between the created date and the as-of date.
+-- age is the whole years between birth_date and the as-of date (NULL for a birth date after it).
+-- created_days_ago is the whole days between the created date and the as-of date.
 -- needs: customers
 CREATE OR REPLACE TEMP TABLE customers_asof AS
 SELECT customer_id, created_at, created_days_ago, country, city, age, gender, email_opt_in

@@ -1,5 +1,5 @@
 -- Events on or before the as-of day; rows without a customer or a timestamp are ignored.
--- days_ago: whole days between the event's date and the as-of date (0 on the as-of day).
+-- days_ago is the whole days between the event's date and the as-of date (0 on the as-of day).
 -- needs: events
 CREATE OR REPLACE TEMP VIEW events_asof AS
 SELECT

@@ -3,7 +3,7 @@
 -- ignored; a NULL total counts as 0; refunds (negative totals) are summed as they are.
 -- core.sql counts distinct order_id; the per-order shares and modes count rows, which is the
 -- same thing whenever an order is one row (several rows of one order each count there).
--- days_ago: whole days between the row's date and the as-of date (0 on the as-of day).
+-- days_ago is the whole days between the row's date and the as-of date (0 on the as-of day).
 -- needs: orders
 CREATE OR REPLACE TEMP VIEW orders_asof AS
 SELECT

@@ -1,45 +1,53 @@
 -- The core features (DESIGN.md "Core features") and orders_365d, from one GROUP BY pass over
 -- the buyer's as-of order rows, then the spend rank among buyers. Only buyers get a row; the
 -- final join gives everyone else orders = 0, total_spent = 0 and NULL for the rest.
---   orders                  = distinct order_id (an order may span several rows): the length
---                             of the distinct list of the buyer's order ids, a small hash set
---                             per buyer, ~2x cheaper than COUNT(DISTINCT), which hashes every
---                             (buyer, order) pair into one 10M-entry table; a row without an
---                             order_id (NULL, or a value that did not parse) is an order of
---                             its own, as every row is when the column is absent
+--   orders                  = distinct order_id (an order may span several rows); a row
+--                             without an order_id (NULL, or a value that did not parse) is an
+--                             order of its own, as every row is when the column is absent
 --   avg_days_between_orders = (days between first and last order dates) / (orders - 1)
 --   overdue_ratio           = days_since_last_order / avg_days_between_orders
 --   spend_percentile        = 100 * PERCENT_RANK() over total_spent among buyers: the share of
 --                             the other buyers who spent strictly less (ties share a value, the
 --                             lowest spender gets 0, the highest 100, a lone buyer 0)
---   orders_365d             = orders in the last 365 days (days_ago 0..364): rows, and a
---                             distinct count only for the rare buyer with several rows for one
---                             order (fewer distinct ids than rows with an id)
+--   orders_365d             = orders in the last 365 days (days_ago 0..364), counted the same way
 -- The whole-day differences come from the first and latest timestamps and the as-of day.
 -- rfm.sql ranks this table (RFM, usage level); order_profile.sql is the second pass over the
--- orders (discounts, timing, value counts), kept apart so that this one stays lean.
+-- orders (discounts, timing), kept apart so that this one stays lean.
+-- This is the portable reference; core.duckdb.sql computes the same faster on DuckDB.
+-- field: orders BIGINT [orders] fill=0: Number of distinct orders placed on or before the as-of
+--     date (0 if none).
+-- field: total_spent DOUBLE [money] fill=0: Sum of the order totals on or before the as-of date,
+--     refunds (negative totals) included and a missing total counted as 0.
+-- field: avg_order_value DOUBLE [money]: total_spent divided by orders; NULL without orders.
+-- field: first_order_at TIMESTAMP [timestamp]: Timestamp of the customer's first order on or before
+--     the as-of date.
+-- field: last_order_at TIMESTAMP [timestamp]: Timestamp of the customer's latest order on or before
+--     the as-of date.
+-- field: days_since_last_order BIGINT [days]: Whole days between the latest order's date and the
+--     as-of date (0 for an order on the as-of day).
+-- field: days_since_first_order BIGINT [days]: Whole days between the first order's date and the
+--     as-of date.
+-- field: avg_days_between_orders DOUBLE [days]: Days between the first and the latest order's dates
+--     divided by (orders - 1); NULL below 2 orders.
+-- field: overdue_ratio DOUBLE [ratio]: days_since_last_order divided by avg_days_between_orders
+--     (above 1: later than the customer's own rhythm); NULL when that average is NULL or 0.
+-- field: spend_percentile DOUBLE [percentile 0-100]: Percentage of the other buyers who spent
+--     strictly less (100 * percent_rank of total_spent; ties share a value, a lone buyer gets 0);
+--     NULL without orders.
+-- field: orders_365d BIGINT [orders] fill=0: Number of orders in the last 365 days (the as-of day
+--     and the 364 days before it).
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_core AS
 WITH per_customer AS (
     SELECT
         customer_id,
-        CAST(list_unique(list(order_id)) AS BIGINT) AS order_ids,  -- list_unique skips NULLs
-        COUNT(order_id) AS order_id_rows,
-        order_ids + COUNT(*) - order_id_rows AS orders,  -- a row without an id: one order
-        count_if(days_ago < 365) AS order_rows_365d,
+        COUNT(DISTINCT order_id) + COUNT(*) - COUNT(order_id) AS orders,
+        COUNT(DISTINCT CASE WHEN days_ago < 365 THEN order_id END)
+            + COUNT(CASE WHEN days_ago < 365 AND order_id IS NULL THEN 1 END) AS orders_365d,
         SUM(total) AS total_spent,
         MIN(ordered_at) AS first_order_at,
         MAX(ordered_at) AS last_order_at
     FROM orders_asof
-    GROUP BY customer_id
-),
-repeated_365d AS (
-    SELECT
-        customer_id,
-        COUNT(DISTINCT CASE WHEN days_ago < 365 THEN order_id END)
-            + count_if(days_ago < 365 AND order_id IS NULL) AS orders_365d
-    FROM orders_asof
-    WHERE customer_id IN (SELECT customer_id FROM per_customer WHERE order_ids < order_id_rows)
     GROUP BY customer_id
 ),
 summary AS (
@@ -54,10 +62,9 @@ summary AS (
         date_diff('day', CAST(first_order_at AS DATE), a.as_of) AS days_since_first_order,
         CAST(date_diff('day', CAST(first_order_at AS DATE), CAST(last_order_at AS DATE)) AS DOUBLE)
             / NULLIF(orders - 1, 0) AS avg_days_between_orders,
-        CASE WHEN order_ids = order_id_rows THEN order_rows_365d ELSE r.orders_365d END AS orders_365d
+        orders_365d
     FROM per_customer AS p
     CROSS JOIN feature_asof AS a
-    LEFT JOIN repeated_365d AS r ON r.customer_id = p.customer_id
 )
 SELECT
     customer_id,

@@ -9,6 +9,9 @@
 -- The category (its number, base_products.sql) and the week are packed into one integer bucket (category number * 10^8 +
 -- week; days_ago >= 0, so weeks stay far below 10^8): integer keys hash and compare faster
 -- than the category text, which makes the 27M-row probe ~25% cheaper.
+-- field: viewed_pricier_before_buying BOOLEAN [flag] fill=FALSE needs=events,order_items,products needs_columns=events.product_id,products.category,products.price: True
+--     when, in the 7 days before an order, the customer viewed another product of the same category
+--     with a higher list price than the unit price paid for a product in that order.
 -- needs: orders, events, order_items, products
 -- needs_columns: events.product_id, products.category, products.price
 CREATE OR REPLACE TEMP TABLE feature_pricier AS

@@ -1,5 +1,8 @@
 -- Returns: the buyer's orders (on or before the as-of day) with at least one return on or
 -- before it, and their share of the buyer's orders.
+-- field: returned_orders BIGINT [orders] fill=0: Number of the customer's orders with a return on
+--     or before the as-of date.
+-- field: return_rate DOUBLE [share 0-1]: returned_orders divided by orders; NULL without orders.
 -- needs: orders, returns
 CREATE OR REPLACE TEMP TABLE feature_returns AS
 SELECT

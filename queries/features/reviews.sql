@@ -3,6 +3,10 @@
 -- complaint reviews (kind 'complaint') with the latest one's age and time, and the latest
 -- other review's time. reviews_asof is empty when the shop has no reviews (the reviews and
 -- avg_rating fields are then unavailable; those files still read this empty table).
+-- field: reviews BIGINT [reviews] fill=0 needs=reviews: Number of reviews of any kind written on or
+--     before the as-of date.
+-- field: avg_rating DOUBLE [rating 1-5] needs=reviews needs_columns=reviews.rating: Mean rating of
+--     those reviews (1-5, missing ratings ignored).
 -- needs:
 CREATE OR REPLACE TEMP TABLE feature_reviews AS
 SELECT

@@ -4,7 +4,7 @@
 -- so ties share a score. R ranks days_since_last_order descending (the most recent buyers rank
 -- highest), F ranks orders, M ranks total_spent. A lone buyer scores 1, 1, 1.
 --
--- rfm_segment: the standard R x F grid, every (r, f) cell in exactly one segment:
+-- rfm_segment is the standard R x F grid, every (r, f) cell in exactly one segment:
 --
 --          F=1              F=2                  F=3                  F=4              F=5
 --   R=5    New customers    Potential loyalists  Potential loyalists  Champions        Champions
@@ -15,6 +15,18 @@
 -- Usage: PERCENT_RANK of orders_365d among customers with at least one such order, >= 0.8
 --   'heavy' (the top fifth), >= 0.5 'medium', else 'light'; ties share a level. The final join
 --   gives everyone else 'none'.
+-- field: usage_level VARCHAR [level] fill='none': 'heavy' (percent_rank of orders_365d >= 0.8 among
+--     customers with an order in the last 365 days), 'medium' (>= 0.5), 'light' (the rest of them)
+--     or 'none' (no order in the last 365 days).
+-- field: r_score BIGINT [score 1-5]: Recency score 1-5 among buyers (5 = most recent): least(5, 1 +
+--     floor(5 * percent_rank)) of days_since_last_order, descending; NULL without orders.
+-- field: f_score BIGINT [score 1-5]: Frequency score 1-5 among buyers (5 = most orders): least(5, 1
+--     + floor(5 * percent_rank)) of orders; NULL without orders.
+-- field: m_score BIGINT [score 1-5]: Monetary score 1-5 among buyers (5 = highest spend): least(5,
+--     1 + floor(5 * percent_rank)) of total_spent; NULL without orders.
+-- field: rfm_segment VARCHAR [segment]: The buyer's cell in the standard recency x frequency grid
+--     (Champions, Loyal customers, Potential loyalists, New customers, Promising, Need attention,
+--     About to sleep, At risk, Can't lose them, Hibernating); NULL without orders.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_rfm AS
 SELECT

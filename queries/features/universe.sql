@@ -9,6 +9,18 @@
 -- The events are read here with a GROUP BY of their own rather than from the events family,
 -- so that a question about orders alone never waits for the events pass (one aggregate over
 -- the events is a small part of that pass).
+-- field: country VARCHAR [country] needs=customers needs_columns=customers.country: Country from
+--     the customers table.
+-- field: city VARCHAR [city] needs=customers needs_columns=customers.city: City from the customers
+--     table.
+-- field: age BIGINT [years] needs=customers needs_columns=customers.birth_date: Age in whole years
+--     at the as-of date, from birth_date.
+-- field: gender VARCHAR [gender] needs=customers needs_columns=customers.gender: Gender from the
+--     customers table.
+-- field: email_opt_in BOOLEAN [flag] needs=customers needs_columns=customers.email_opt_in: Whether
+--     the customer agreed to receive marketing email, from the customers table.
+-- field: tenure_days BIGINT [days]: Whole days since the customer was created, or since their first
+--     order or event when no created_at is known.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_universe AS
 WITH seen AS (

@@ -3,6 +3,9 @@
 -- (views_unbought_no_items.sql is the fallback for shops without order_items.)
 -- The recent views are a small slice, so they are grouped first and only their (customer,
 -- product) pairs are looked up among the order lines, instead of probing every line.
+-- field: views_without_purchase BIGINT [events] fill=0 needs=events: Product views in the last 30
+--     days of products the customer never bought (without order lines: all product views of the
+--     last 30 days when no order was placed in them).
 -- needs: orders, events, order_items
 -- needs_columns: events.product_id
 CREATE OR REPLACE TEMP TABLE feature_views_unbought AS

@@ -16,7 +16,7 @@ which files to run, in which order, and how the families meet in the final table
 2. Each family file makes one temp table ``feature_<family>`` keyed by customer_id (plus, at
    most, helper tables it names), grouped by the pass over the data that computes it rather
    than by theme: ``core.sql`` is a lean GROUP BY over the orders for the core features and
-   ``order_profile.sql`` the second one (discounts, timing, value counts), ``events.sql`` the
+   ``order_profile.sql`` the second one (discounts, timing; value counts in its DuckDB override), ``events.sql`` the
    one over the events, ``universe.sql`` also carries what the customers table says. That is
    the performance rule (benchmarks/README.md): at a million customers the cost is the scans
    and hash tables over ~10M orders and ~30M events, so each is hashed as few times as
@@ -26,7 +26,7 @@ which files to run, in which order, and how the families meet in the final table
    available (or a columns file reads it); a field whose table or column is missing is left
    out and reported.
    A family may instead be a *columns file*: one SELECT list, no table (``last_action.sql``,
-   ``complaints.sql``, ``order_habits_pivot.sql``). Its columns are computed per customer in
+   ``complaints.sql``, ``order_habits.duckdb.sql``). Its columns are computed per customer in
    the final join from columns the passes already keep (``-- reads:`` names those families),
    which saves a table and a join of its own; what such a file reads should be narrow
    (timestamps, counts), not lists: wide payloads are what a join pays for.
@@ -223,7 +223,7 @@ class FeatureBuilder:
         self.tables = tables
         self.engine = engine
         self.cache = cache
-        self.candidates, self.available, self.unavailable = _plan(tables, present_columns)
+        self.candidates, self.available, self.unavailable = _plan(tables, present_columns, engine=engine)
         self._bases = base_files(tables)
         self._values: dict[str, list[str] | None] = {}  # column -> its values; None: too many
         self._files: dict[str, _Query] = {}  # family -> the file that makes it here
@@ -450,6 +450,7 @@ def build_features(
     present_columns: Mapping[str, set[str]],
     progress: Progress | None = None,
     only: Collection[str] | None = None,
+    *,
     engine: str = "duckdb",
 ) -> FeatureSet:
     """Create or replace the table ``customer_features`` in ``con`` and say what it holds.
@@ -462,6 +463,8 @@ def build_features(
     Intermediate temp tables are dropped afterwards. ``only`` (field names) builds just those
     fields and the families they come from, e.g. the core features for the benchmark's
     comparison with hand-written SQL; the others are then absent without a reason.
+    ``engine="reference"`` runs only the portable reference files, not their DuckDB overrides
+    (the same table; a test compares them).
     """
     builder = FeatureBuilder(con, as_of, tables, present_columns, engine=engine)
     report = progress or (lambda message, fraction: None)

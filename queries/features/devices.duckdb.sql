@@ -1,13 +1,16 @@
--- main_device: the device of most of the customer's orders and events counted together (each
+-- The DuckDB override of devices.sql, the portable reference that defines the fields: the same
+-- fields with the same values (a test builds both), made faster with DuckDB-only SQL.
+-- main_device is the device of most of the customer's orders and events counted together (each
 -- order and each event counts once; NULLs ignored; ties go to the alphabetically first).
--- main_os: the same over events only. From the per-value counts order_profile.sql and events.sql keep
+-- main_os is the same over events only. From the per-value counts order_profile.duckdb.sql and events.duckdb.sql keep
 -- when the columns have few values (see features/catalog.py, "value counts"): :device_values lists
 -- the devices of orders and events together in alphabetical order, device_counts the
 -- customer's rows with each; value_mode (features/catalog.py) picks the value of the first greatest
 -- count.
--- devices.sql computes the same by grouping when a column has too many values.
+-- devices.sql (the reference) computes the same by grouping when a column has too many values.
 -- needs: orders
 -- value_counts: device, os
+-- reads: order_profile, events
 CREATE OR REPLACE TEMP TABLE feature_devices AS
 WITH counted AS (
     SELECT
