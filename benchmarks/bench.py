@@ -512,12 +512,15 @@ def measure(args) -> int:
     from segtui.resources import sample_data_dir
 
     data = args.data
-    sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers, args.count_at})
+    sizes = sorted({int(x) for x in args.curve.split(",") if x.strip()} | {args.customers})
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     shops = {}
     for n in sizes:
         shops[n], took = ensure_shop(data, n, args.seed)
         say(f"shop {n:,} customers: {shops[n]}" + (f" (generated in {took:.1f} s)" if took else " (reused)"))
+    if args.count_at not in shops:  # not on the growth curve
+        shops[args.count_at], took = ensure_shop(data, args.count_at, args.seed)
+        say(f"shop {args.count_at:,} customers: {shops[args.count_at]}" + (f" (generated in {took:.1f} s)" if took else " (reused)"))
     big = shops[args.customers]
     work = lambda name, shop=big, **kw: run_worker(args, name, shop, args.in_process, **kw)  # noqa: E731
 

@@ -368,7 +368,7 @@ def cache_info(json_out: JsonOpt = False) -> None:
 
     found = cache.entries()
     rows = [{"key": e.key, "bytes": e.size, "source": e.meta.get("source"), "as_of": e.meta.get("as_of"),
-             "rows": e.meta.get("rows"), "complete": e.complete} for e in found]
+             "holds": _entry_holds(e.meta), "rows": e.meta.get("rows"), "complete": e.complete} for e in found]
     summary = {"folder": str(cache.features_cache_dir()), "entries": len(rows), "bytes": sum(r["bytes"] for r in rows),
                "max_bytes": cache.max_bytes(), "items": rows}
     if json_out:
@@ -377,8 +377,15 @@ def cache_info(json_out: JsonOpt = False) -> None:
     out.print(f"{summary['folder']}: {len(rows)} entries, {summary['bytes'] / 1e6:,.1f} MB "
               f"(bound {summary['max_bytes'] / 1e6:,.0f} MB)", markup=False)
     for r in rows:
-        out.print(f"  {r['key'][:12]}  {r['bytes'] / 1e6:8.1f} MB  as of {r['as_of']}  {r['rows'] or 0:>10,} rows  {r['source']}",
-                  markup=False)
+        out.print(f"  {r['key'][:12]}  {r['bytes'] / 1e6:8.1f} MB  as of {r['as_of']}  {r['holds']:<24} "
+                  f"{r['rows'] or 0:>10,} rows  {r['source']}", markup=False)
+
+
+def _entry_holds(meta: dict) -> str:
+    """What a cache entry holds, as `cache info` says it: a family's name, or the joined table."""
+    if meta.get("kind") == "family":
+        return f"family {meta.get('family')}"
+    return "all features joined" if meta.get("kind") == "features" else "unknown (older segtui)"
 
 
 @cache_app.command("clear")

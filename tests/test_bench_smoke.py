@@ -21,7 +21,7 @@ def test_the_benchmark_runs_at_5000_customers(tmp_path):
     scratch.mkdir()
     result = subprocess.run(
         [sys.executable, str(BENCH), "--customers", "5000", "--curve", "1000", "--runs", "1",
-         "--pandas-at", "1000", "--data", str(tmp_path / "shops"), "--in-process", "--json", str(out)],
+         "--pandas-at", "1000", "--count-at", "1000", "--data", str(tmp_path / "shops"), "--in-process", "--json", str(out)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(scratch)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -38,5 +38,6 @@ def test_the_benchmark_runs_at_5000_customers(tmp_path):
     figures = " ".join(r["figure"] for r in data["rows"])
     for name in ("feature build", "reopen with cache", "all built-in counts", "ad-hoc", "export",
                  "explorer first frame", "explorer counts visible", "first open, empty cache", "segtui help",
-                 "segtui count"):
+                 "segtui count", "`segtui count` cold (empty cache), orders-only filter, 1,000",
+                 "`segtui count` warm (cached), orders-only filter, 5,000"):
         assert name in figures, name

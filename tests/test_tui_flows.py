@@ -468,14 +468,14 @@ async def test_a_fresh_build_is_stored_after_its_counts_are_shown(tui_shop, monk
     from segtui.core import cache
 
     started, release = threading.Event(), threading.Event()
-    real = cache.store_features
+    real = cache._write
 
     def held(*args, **kwargs):
         started.set()
         release.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "store_features", held)
+    monkeypatch.setattr(cache, "_write", held)
 
     def is_open(ws) -> bool:
         try:
@@ -497,7 +497,7 @@ async def test_a_fresh_build_is_stored_after_its_counts_are_shown(tui_shop, monk
         await wait_for(pilot, lambda: not is_open(old))
         await pilot.press("q")
     assert all(done.wait(30) for done in app.stores)
-    [entry] = cache.entries()
+    assert [e.meta["kind"] for e in cache.entries()].count("features") == 1  # and the families
     steps: list[str] = []
     open_workspace(tui_shop, AS_OF, progress=lambda step, fraction: steps.append(step)).close()
     assert steps == ["features: from cache"]
