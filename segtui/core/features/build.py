@@ -480,25 +480,18 @@ def build_features(
 
 def _bound_memory(con: duckdb.DuckDBPyConnection) -> Callable[[], None]:
     """Lower the connection's memory limit to BUILD_MEMORY_LIMIT for the build (never raise
-    it) and point spilling at the cache folder; return what puts both settings back."""
-    from segtui.locations import cache_dir
-
-    limit, temp = con.execute(
-        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
-    ).fetchone()
+    it); return what puts it back. The spill folder is the connection's own, set once where it
+    is opened (``segtui.core.source.spill_directory``), never beside the user's data."""
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     try:
-        spill = cache_dir() / "spill"
-        spill.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
         if _bytes(limit) > _bytes(BUILD_MEMORY_LIMIT):
             con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
-    except (OSError, duckdb.Error):
+    except duckdb.Error:
         pass
 
     def restore() -> None:
         try:
             con.execute(f"SET memory_limit = '{limit}'")
-            con.execute(f"SET temp_directory = '{temp.replace(chr(39), chr(39) * 2)}'")
         except duckdb.Error:
             pass
 
