@@ -105,7 +105,10 @@ def test_a_question_builds_only_the_families_it_reads(shop, builds):
         assert built(builds) == {"core", "universe", "events", "reviews"}
         assert ws.count("orders >= 1 AND total_spent > 40") == 1 and len(builds) == 4
         assert ws.total() == 3                     # customer 12 has an event, no order
-        ws.pending_store(ws.con)                   # the caller stores, once it has answered
+        cursor = ws.con.cursor()                   # a worker's cursor reads the view too
+        assert ws.count_where("TRUE", cursor) == 3 and ws.count("email_opens_90d = 0", cursor) == 3
+        ws.pending_store(cursor)                   # the caller stores, once it has answered
+        cursor.close()
     finally:
         ws.close()
     assert features_entries() == []                # questions make views, not tables to keep
@@ -175,6 +178,9 @@ def test_a_store_left_for_later_writes_the_entry_the_next_open_reads(shop, build
         ws.close()
     [entry] = features_entries()
     assert entry.complete
+    # the families too, although the explorer's copy runs on a worker cursor, not the connection
+    # that built them
+    assert {e.meta["family"] for e in cache.entries() if e.meta["kind"] == "family"} == SHOP_TABLES
     steps: list[str] = []
     ws = open_workspace(shop, store_later=True, progress=lambda step, fraction: steps.append(step))
     try:

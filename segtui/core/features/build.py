@@ -332,7 +332,7 @@ class FeatureBuilder:
     def _build(self, family: str) -> None:
         """Run the file of ``family``: its table is then ready and fresh (not yet stored)."""
         query = self.file(family)
-        self.con.execute(render(query.sql, self.as_of, self._known_values()))
+        self.con.execute(_shared(render(query.sql, self.as_of, self._known_values())))
         self._made.extend(query.creates)
         self.ready[family] = "built"
         self.fresh.append(family)
@@ -364,13 +364,13 @@ class FeatureBuilder:
             query = load_query(self._bases[name])
             for read in sorted(base_reads(query)):
                 self._base(read)
-            self.con.execute(render(query.sql, self.as_of))
+            self.con.execute(_shared(render(query.sql, self.as_of)))
             self._made.extend(query.creates)
             return
         for table, (empty, columns) in _EMPTY_BASES.items():
             if empty == name and table not in self.tables:
                 self._id_type = self._id_type or _id_type(self.con)
-                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns.format(id=self._id_type)})")
+                self.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns.format(id=self._id_type)})")
                 self._made.append(("TABLE", name))
                 return
         raise KeyError(f"no as-of object {name}")
@@ -424,6 +424,17 @@ class FeatureBuilder:
             except duckdb.Error:
                 pass
         self._made = []
+
+
+_TEMP = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\b", re.IGNORECASE)
+
+
+def _shared(sql: str) -> str:
+    """A file's ``CREATE OR REPLACE TEMP TABLE|VIEW`` as a plain one, in the workspace's own
+    in-memory database: DuckDB keeps temp objects to the connection that made them, and the
+    explorer reads the families from its worker cursors (a stage's view, the copy into the
+    cache). The shop itself is attached read-only; nothing here reaches it."""
+    return _TEMP.sub(lambda m: f"CREATE OR REPLACE {m.group(1).upper()}", sql)
 
 
 def _placeholders(query: _Query) -> set[str]:
@@ -533,7 +544,7 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     for f in available:
         value = f.name if f.fill is None else f"COALESCE({f.name}, {f.fill})"
         outer.append(f"CAST({value} AS {f.type}) AS {f.name}")
-    kind = "TEMP VIEW" if view else "TABLE"
+    kind = "VIEW" if view else "TABLE"
     return (
         f"CREATE OR REPLACE {kind} {FEATURE_TABLE} AS\nSELECT\n    "
         + ",\n    ".join(outer)
