@@ -118,9 +118,13 @@ class Workspace:
         report("features: done", 1.0)
         if self.cache is not None and self.builder.fresh:
             self._stores.append(lambda con: self.builder.store(con))
-        if self.cache is not None and names is None:
-            features, cache, builder = self.features, self.cache, self.builder
-            self._stores.append(lambda con: cache.store_features(con, builder, features))
+        if names is None:  # a table of its own: the families' tables are no longer read
+            if self.cache is not None:
+                features, cache, builder = self.features, self.cache, self.builder
+                self._stores.append(lambda con: cache.store_features(con, builder, features))
+                self._stores.append(lambda con: builder.close(con))
+            else:
+                self.builder.close()
         return self.features
 
     def _is_full(self) -> bool:

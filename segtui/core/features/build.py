@@ -416,14 +416,18 @@ class FeatureBuilder:
             self.cache.store_family(con or self.con, self, family)
             self.fresh.pop(0)
 
-    def close(self) -> None:
-        """Drop what the builder made (its family tables, the as-of objects)."""
+    def close(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        """Drop what the builder made (its family tables, the as-of objects), with ``con`` (a
+        cursor) when given. A table assembled from them stands on its own: once it is made
+        and the families are stored, their memory (hundreds of MB at a million customers) is
+        given back this way."""
         for kind, name in reversed(self._made):
             try:
-                self.con.execute(f"DROP {kind} IF EXISTS {name}")
+                (con or self.con).execute(f"DROP {kind} IF EXISTS {name}")
             except duckdb.Error:
                 pass
         self._made = []
+        self.ready.clear()
 
 
 _TEMP = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\b", re.IGNORECASE)
