@@ -1,7 +1,7 @@
 -- The DuckDB override of events.sql, the portable reference that defines the fields: the same
 -- fields with the same values (a test builds both), made faster with DuckDB-only SQL.
 -- Browsing and email activity, from two passes over the as-of events: one GROUP BY over all of
--- them for what needs the whole history (first event, latest action, latest cart event,
+-- them for what needs the whole history (latest action, latest cart event,
 -- complaints, device and OS counts), and one over only the last 90 days (a small slice) for
 -- the recent counts and the distinct counts. "Last N days" means the as-of day and the N-1
 -- days before it (days_ago < N).
@@ -17,16 +17,14 @@
 -- alphabetically first type (the tie-break of last_action.sql). Times are clamped to +-2^59
 -- microseconds (years -16000 to 20000) so that the key cannot overflow.
 -- last_event_at / last_event_type feed last_action.sql, last_cart_at the abandoned cart,
--- complaint_events / last_complaint_days_ago complaints.sql, first_event_days_ago
--- universe.sql, device_counts / os_counts (events per known device and OS, see order_profile.duckdb.sql)
--- devices.duckdb.sql. Runs on every shop (events_asof is empty when the shop has no events)
--- because the universe reads it.
+-- complaint_events / last_complaint_days_ago complaints.sql, device_counts / os_counts (events
+-- per known device and OS, see order_profile.duckdb.sql) devices.duckdb.sql. The universe finds
+-- the event customers itself, so that an orders question never waits for this pass.
 -- needs: orders
 CREATE OR REPLACE TEMP TABLE feature_events AS
 WITH all_time AS (
     SELECT
         customer_id,
-        MIN(at_us) AS first_us,
         MAX(at_us * 16 + action_code) AS last_action_key,
         MAX(CASE WHEN action_code >= 7 THEN at_us END) AS last_cart_us,
         count_if(action_code = 6) AS complaint_events,
@@ -63,7 +61,6 @@ recent AS (
 )
 SELECT
     a.customer_id,
-    date_diff('day', CAST(make_timestamp(a.first_us) AS DATE), day.as_of) AS first_event_days_ago,
     make_timestamp(a.last_action_key >> 4) AS last_event_at,
     ['search', 'product_view', 'page_view', 'email_open', 'email_click', 'complaint',
      'checkout_start', 'cart_add'][a.last_action_key & 15] AS last_event_type,

@@ -1,5 +1,5 @@
 -- Browsing and email activity, from two passes over the as-of events: one GROUP BY over all of
--- them for what needs the whole history (first event, latest action, latest cart event,
+-- them for what needs the whole history (latest action, latest cart event,
 -- complaints), and one over only the last 90 days (a small slice) for the recent counts and
 -- the distinct counts. "Last N days" means the as-of day and the N-1 days before it
 -- (days_ago < N).
@@ -10,9 +10,8 @@
 -- last_event_type, among the actions at that instant, the alphabetically first type (the
 -- tie-break of last_action.sql).
 -- last_event_at / last_event_type feed last_action.sql, last_cart_at the abandoned cart,
--- complaint_events / last_complaint_days_ago complaints.sql, first_event_days_ago
--- universe.sql. Runs on every shop (events_asof is empty when the shop has no events)
--- because the universe reads it.
+-- complaint_events / last_complaint_days_ago complaints.sql. The universe finds the event
+-- customers itself, so that an orders question never waits for this pass.
 -- This is the portable reference; events.duckdb.sql computes the same faster on DuckDB.
 -- field: product_views_30d BIGINT [events] fill=0 needs=events: Number of product_view events in
 --     the last 30 days (the as-of day and the 29 before it).
@@ -29,7 +28,6 @@ CREATE OR REPLACE TEMP TABLE feature_events AS
 WITH all_time AS (
     SELECT
         customer_id,
-        MAX(days_ago) AS first_event_days_ago,
         MAX(CASE WHEN type IN ('search', 'product_view', 'page_view', 'email_open', 'email_click',
                                'complaint', 'checkout_start', 'cart_add') THEN occurred_at END) AS last_event_at,
         MAX(CASE WHEN type IN ('checkout_start', 'cart_add') THEN occurred_at END) AS last_cart_at,
@@ -61,7 +59,6 @@ recent AS (
 )
 SELECT
     a.customer_id,
-    a.first_event_days_ago,
     a.last_event_at,
     t.last_event_type,
     a.last_cart_at,
