@@ -6,10 +6,12 @@ they sit beside the package at the repository root. importlib.resources does the
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 
 
+@functools.cache
 def _find(name: str) -> Path:
     packaged = Path(str(resources.files("segtui"))) / name
     if packaged.is_dir():

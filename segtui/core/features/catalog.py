@@ -36,9 +36,11 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 
+from segtui import resources
 from segtui.resources import queries_dir, read_query
 
 FEATURE_TABLE = "customer_features"
@@ -189,8 +191,25 @@ class CatalogueError(ValueError):
 
 def load_query(file: str) -> _Query:
     """A feature SQL file with its header (see the top of this module): the tables and columns
-    it needs, the value counts and families it reads, the fields it declares."""
-    sql = read_query(f"features/{file}")
+    it needs, the value counts and families it reads, the fields it declares.
+
+    Read once per version of the file (its size and mtime): planning a question and keying the
+    cache look at every file several times, ~0.3 ms a read, which made up a third of a cached
+    open."""
+    path = resources.queries_dir() / "features" / file  # looked up at call time: tests point it elsewhere
+    try:
+        stat = path.stat()
+    except OSError:
+        return _parse_query(file, read_query(f"features/{file}"))  # says which file is missing
+    return _load_query(file, str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_query(file: str, path: str, size: int, mtime_ns: int) -> _Query:
+    return _parse_query(file, Path(path).read_text(encoding="utf-8"))
+
+
+def _parse_query(file: str, sql: str) -> _Query:
     headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": (), "reads": ()}
     declared: list[tuple[str, ...]] = []  # each field's line and its continuations
     for line in _header_lines(sql):
