@@ -331,9 +331,11 @@ def w_tui(args) -> dict:
         try:
             f, c = asyncio.run(measure_segtui())
         finally:
+            # The copy into the cache runs after the counts are shown; the next run starts once
+            # it is written, or it would build again instead of reading the cache.
+            for done in apps[-1].stores if apps else ():
+                done.wait()
             if cold:
-                for done in apps[-1].stores if apps else ():
-                    done.wait()
                 os.environ["SEGTUI_CACHE_DIR"] = str(Path(cold).parent)
                 shutil.rmtree(cold, ignore_errors=True)
         frames.append(f)
