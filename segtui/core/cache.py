@@ -194,7 +194,7 @@ class FeatureCache:
         meta = _attach(con, key, alias, table)
         if meta is None:
             return False
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {alias}.{table}")
+        con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {alias}.{table}")
         builder._made.append(("VIEW", table))
         return True
 
