@@ -216,6 +216,7 @@ class SegtuiApp(App):
         self.waiting: dict[str, tuple[str, ...]] = {}  # segment -> the families its count waits for
         self._build_note = ""  # the header's "building …" while stages run
         self._building: list = []  # workspaces a load thread still builds
+        self._load_threads: list[threading.Thread] = []
         self.ready = threading.Event()  # set when a workspace is shown (tests wait on it)
         self.built = threading.Event()  # set when the shown workspace's last build stage is in
         self._generation = 0
@@ -281,6 +282,7 @@ class SegtuiApp(App):
         self.query_one("#body", ContentSwitcher).current = "loading"
         thread = threading.Thread(target=self._load, args=(generation, as_of), daemon=True,
                                   name=f"segtui-load-{generation}")  # fmt: skip
+        self._load_threads = [t for t in self._load_threads if t.is_alive()] + [thread]
         thread.start()
 
     def _load(self, generation: int, as_of: date | None) -> None:
@@ -982,12 +984,26 @@ def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None
     app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot,
                     use_cache=use_cache)  # fmt: skip
     app.run()
+    stop_builds(app)
     wait_for_stores(app)
     if app.ws is not None:
         try:
             app.ws.close()
         except Exception:  # noqa: BLE001
             pass
+
+
+def stop_builds(app: SegtuiApp) -> None:
+    """After the explorer closed: stop a build still in stages and wait for its thread, so
+    that no workspace is closed (or the process ends) under a running DuckDB query, which
+    aborts the process. Its progress callback ends it between steps; the interrupt, within one."""
+    for ws in list(app._building):
+        try:
+            ws.con.interrupt()
+        except Exception:  # noqa: BLE001 - best effort
+            pass
+    for thread in app._load_threads:
+        thread.join(timeout=30)
 
 
 def wait_for_stores(app: SegtuiApp) -> None:
