@@ -216,6 +216,7 @@ class SegtuiApp(App):
         self.waiting: dict[str, tuple[str, ...]] = {}  # segment -> the families its count waits for
         self._build_note = ""  # the header's "building …" while stages run
         self._building: list = []  # workspaces a load thread still builds
+        self._build_cons: set = set()  # their connections, for the interrupt on the way out
         self._load_threads: list[threading.Thread] = []
         self.ready = threading.Event()  # set when a workspace is shown (tests wait on it)
         self.built = threading.Event()  # set when the shown workspace's last build stage is in
@@ -313,10 +314,14 @@ class SegtuiApp(App):
             path = log_exception("opening the shop")
             self.post_message(WorkspaceLoaded(generation, error=f"unexpected error ({type(error).__name__}); details in {path}"))
             return
+        con = ws.con
         self._building.append(ws)
+        with self._cursor_lock:
+            self._build_cons.add(con)
         try:
             self._build_stages(generation, ws, stamp, progress)
         finally:
+            self._release(self._build_cons, con, close=False)
             self._building = [other for other in self._building if other is not ws]
             self.post_message(BuildEnded())
 
@@ -365,7 +370,13 @@ class SegtuiApp(App):
         finally:
             self._release(self._cursors, cursor)
 
+    def _leaving(self) -> bool:
+        """The explorer is on its way out: a stage's message may arrive after its widgets went."""
+        return self._quitting or not self.query("#top-bar")
+
     def on_load_progress(self, message: LoadProgress) -> None:
+        if self._leaving():
+            return
         if message.shown:  # a later stage of the shown workspace: the header says how far
             if self.waiting:
                 self._building_note(message.fraction)
@@ -427,7 +438,7 @@ class SegtuiApp(App):
             self._store_later(self.ws)
 
     def on_stage_ready(self, message: StageReady) -> None:
-        if message.workspace is not self.ws:
+        if message.workspace is not self.ws or self._leaving():
             return
         if message.error is not None:
             self.say(f"building the features failed: {message.error}", "error")
@@ -518,10 +529,12 @@ class SegtuiApp(App):
         """Stop the copies into the cache (their temp files are removed): Ctrl-C in run_app."""
         self._interrupt(self._store_cursors)
 
-    def _release(self, cursors: set, cursor) -> None:
+    def _release(self, cursors: set, cursor, close: bool = True) -> None:
         """Forget and close a finished query's cursor (from its thread)."""
         with self._cursor_lock:
             cursors.discard(cursor)
+        if not close:
+            return
         try:
             cursor.close()
         except Exception:  # noqa: BLE001 - closing is best effort
@@ -971,6 +984,15 @@ class SegtuiApp(App):
         self._interrupt(self._cursors)
         self.exit()
 
+    def on_unmount(self) -> None:
+        """However the explorer ends: stop a build still in stages and wait for its thread (a
+        step at most: the interrupt ends a running query), so that no workspace is closed and
+        the process never ends under a running DuckDB query, which aborts the process."""
+        self._quitting = True
+        self._interrupt(self._cursors | self._build_cons)
+        for thread in self._load_threads:
+            thread.join(timeout=30)
+
     def say(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
         """A notification whose text is never read as markup."""
         self.messages.append(message)
@@ -984,26 +1006,12 @@ def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None
     app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot,
                     use_cache=use_cache)  # fmt: skip
     app.run()
-    stop_builds(app)
     wait_for_stores(app)
     if app.ws is not None:
         try:
             app.ws.close()
         except Exception:  # noqa: BLE001
             pass
-
-
-def stop_builds(app: SegtuiApp) -> None:
-    """After the explorer closed: stop a build still in stages and wait for its thread, so
-    that no workspace is closed (or the process ends) under a running DuckDB query, which
-    aborts the process. Its progress callback ends it between steps; the interrupt, within one."""
-    for ws in list(app._building):
-        try:
-            ws.con.interrupt()
-        except Exception:  # noqa: BLE001 - best effort
-            pass
-    for thread in app._load_threads:
-        thread.join(timeout=30)
 
 
 def wait_for_stores(app: SegtuiApp) -> None:
