@@ -305,7 +305,12 @@ def export(
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename)."""
-    from segtui.core.export import check_target, export_members, format_options, pick_columns
+    from segtui.core.export import (
+        check_target,
+        export_members,
+        format_options,
+        pick_columns,
+    )
 
     check_target(out_file.expanduser(), force)  # refuse before the features are built
     format_options(out_file)

@@ -338,10 +338,11 @@ def test_ctrl_c_during_feature_building(shop, tmp_path):
         import os, signal, sys, threading
         from segtui.core.features.build import FeatureBuilder
         real_ensure = FeatureBuilder.ensure
-        def ensure(self, fields=None, progress=None):
+        def ensure(self, fields=None, progress=None, **options):
             def fire():
                 os.kill(os.getpid(), signal.SIGINT)
-            return real_ensure(self, fields, lambda step, fraction: fraction > 0.3 and threading.Timer(0.005, fire).start())
+            return real_ensure(self, fields, lambda step, fraction: fraction > 0.3 and threading.Timer(0.005, fire).start(),
+                               **options)
         FeatureBuilder.ensure = ensure
         from segtui.cli import main
         sys.argv = ["segtui", "count", {str(shop)!r}, "--where", "orders >= 0"]

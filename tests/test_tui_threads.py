@@ -18,7 +18,7 @@ from segtui.core.workspace import Workspace
 from segtui.tui.widgets.filter_bar import FilterBar
 from segtui.tui.widgets.preview import PreviewTable
 
-ENTRANCES = ("count_all", "count", "count_where", "column_types", "top_values", "members_page", "profile",
+ENTRANCES = ("count_all", "count_ready", "build_in_stages", "require", "count", "count_where", "column_types", "top_values", "members_page", "profile",
              "total", "reload_segments", "close")  # fmt: skip
 
 
@@ -64,5 +64,5 @@ async def test_no_duckdb_call_on_the_ui_thread(tui_shop, entered):
     seen = list(entered)
     app.ws.close()
     names = {name for name, _ in seen}
-    assert {"con", "count_all", "profile", "members_page", "count_where", "top_values", "close"} <= names
+    assert {"con", "build_in_stages", "count_ready", "profile", "members_page", "count_where", "top_values", "close"} <= names
     assert [name for name, on_ui in seen if on_ui] == []

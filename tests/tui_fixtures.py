@@ -35,13 +35,14 @@ async def settle(pilot, rounds: int = 3) -> None:
         await pilot.pause()
 
 
-async def wait_ready(pilot, timeout: float = 30.0) -> None:
-    """Wait for the workspace (loaded in a daemon thread) to be shown, then for its first queries."""
+async def wait_ready(pilot, timeout: float = 30.0, built: bool = True) -> None:
+    """Wait for the workspace (loaded in a daemon thread) to be shown and, unless ``built`` is
+    False, for its last build stage (every count in), then for its first queries."""
     import asyncio
 
     app = pilot.app
     waited = 0.0
-    while not app.ready.is_set() or app.ws is None:
+    while not app.ready.is_set() or app.ws is None or (built and not app.built.is_set()):
         await pilot.pause(0.05)
         waited += 0.05
         if waited > timeout:

@@ -12,7 +12,8 @@ CLI's single thread).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import threading
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,7 @@ from segtui.core.segments import (
     load_segments,
 )
 from segtui.core.source import Shop, open_source
+from segtui.core.stages import Stage, cost_of, plan_stages
 from segtui.errors import SegmentError, SourceError
 from segtui.locations import user_segments_dir
 from segtui.resources import queries_dir
@@ -41,6 +43,9 @@ Progress = Callable[[str, float], None]
 #: The copy of a fresh build into the cache, as a share of the whole open: ~2 s of ~19 s at a
 #: million customers (benchmarks/README.md). The progress bar keeps that much for it.
 STORE_SHARE = 0.1
+
+#: The final join of every family into the table, in seconds at a million customers.
+JOIN_SECONDS = 2.3
 
 #: ``open_workspace(fields=ALL)``: every available field (the default).
 ALL = object()
@@ -58,6 +63,10 @@ class Workspace:
     cache: FeatureCache | None = None
     features: FeatureSet | None = None
     _stores: list[Callable[[object], None]] = field(default_factory=list)
+    #: Held while ``customer_features`` or the families change: a build in stages and a
+    #: worker's question that needs a family not built yet share one connection.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _staging: bool = False  # a build in stages is under way: keep the as-of bases for it
 
     @property
     def as_of(self) -> date:
@@ -98,34 +107,132 @@ class Workspace:
         the cache's assembled entry or built and then stored (families and table). Fewer fields
         are a view over just their families, each read from the cache or built: a question
         about orders never waits for the events. A cached full table serves any question.
+        During a build in stages a question waits for the family being built, then builds what
+        it reads itself (the stages then skip it).
         """
         names = None if fields is None else set(fields) & set(self.builder.available_names)
-        have = set(self.features.columns) if self.features is not None else set()
-        if self.features is not None and (names is None and self._is_full() or names is not None and names <= have):
+        if self._holds(names):
             return self.features
-        report = progress or (lambda step, fraction: None)
-        if self.cache is not None:
-            cached = self.cache.load_features(self.con, self.builder)
-            if cached is not None:
-                report("features: from cache", 1.0)
-                self.features = cached
-                return cached
-        if names is not None and self.features is not None:
-            names |= have - {"customer_id"}
-        self.builder.ensure(names, lambda step, fraction: report(step, fraction * 0.95))
-        report("features: joining", 0.95)
-        self.features = self.builder.assemble(names, view=names is not None)
-        report("features: done", 1.0)
+        with self._lock:
+            if self._holds(names):
+                return self.features
+            report = progress or (lambda step, fraction: None)
+            if self._from_cache(report):
+                return self.features
+            have = set(self.features.columns) if self.features is not None else set()
+            if names is not None and self.features is not None:
+                names |= have - {"customer_id"}
+            self.builder.ensure(names, lambda step, fraction: report(step, fraction * 0.95), keep_bases=self._staging)
+            report("features: joining", 0.95)
+            if names is None:
+                self._assemble_full()
+            else:
+                self.features = self.builder.assemble(names, view=True)
+                if self.cache is not None and self.builder.fresh:
+                    self._stores.append(lambda con: self.builder.store(con))
+            report("features: done", 1.0)
+            return self.features
+
+    def _holds(self, names: set[str] | None) -> bool:
+        if self.features is None:
+            return False
+        return self._is_full() if names is None else names <= set(self.features.columns)
+
+    def _from_cache(self, report: Progress) -> bool:
+        """``customer_features`` from the cache's assembled entry, when it has one."""
+        cached = self.cache.load_features(self.con, self.builder) if self.cache is not None else None
+        if cached is None:
+            return False
+        report("features: from cache", 1.0)
+        self.features = cached
+        return True
+
+    def _assemble_full(self) -> None:
+        """The full table over the ready families; the families built here and the table are
+        then stored (after the answer: :attr:`pending_store`)."""
+        self.features = self.builder.assemble(None)
         if self.cache is not None and self.builder.fresh:
             self._stores.append(lambda con: self.builder.store(con))
-        if names is None:  # a table of its own: the families' tables are no longer read
-            if self.cache is not None:
-                features, cache, builder = self.features, self.cache, self.builder
-                self._stores.append(lambda con: cache.store_features(con, builder, features))
-                self._stores.append(lambda con: builder.close(con))
-            else:
-                self.builder.close()
-        return self.features
+        # a table of its own: the families' tables are no longer read once they are stored
+        if self.cache is not None:
+            features, cache, builder = self.features, self.cache, self.builder
+            self._stores.append(lambda con: cache.store_features(con, builder, features))
+            self._stores.append(lambda con: builder.close(con))
+        else:
+            self.builder.close()
+
+    def build_in_stages(self, progress: Progress | None = None) -> Iterator[Stage]:
+        """Build every available field a group of families at a time (``segtui.core.stages``),
+        so that the explorer can count each segment as soon as its families are ready.
+
+        After each group ``customer_features`` is a view over every ready family (all their
+        fields) and a :class:`Stage` says which; after the last it is the full table, the same
+        table and cache entries as ``require(None)``. With the assembled table in the cache,
+        one final stage. Count with :meth:`count_ready`, which counts only what a stage holds.
+        Progress runs from 0 to 1 over the whole build, by the measured cost of each group.
+        """
+        report = progress or (lambda step, fraction: None)
+        with self._lock:
+            if self._is_full() or self._from_cache(report):
+                yield self._stage((), final=True)
+                return
+        groups = plan_stages(self.builder, [self.fields_of(c.sql) for c in self.catalog.usable])
+        weights = [cost_of(group) + 0.1 for group in groups]  # + the view and the count
+        weights[-1] += JOIN_SECONDS
+        total, done = sum(weights), 0.0
+        self._staging = True
+        try:
+            for index, group in enumerate(groups):
+                final = index == len(groups) - 1
+                start, share = done / total, (weights[index] - (JOIN_SECONDS if final else 0)) / total
+                with self._lock:
+                    if self._is_full():
+                        break
+                    fields = [f.name for f in self.builder.available if f.family in group]
+                    self.builder.ensure(fields, lambda step, fraction: report(step, start + fraction * share),
+                                        keep_bases=not final)
+                    if final:
+                        report("features: joining", start + share)
+                        self._assemble_full()
+                    else:
+                        self.features = self.builder.assemble(self.builder.ready_fields(), view=True)
+                done += weights[index]
+                if not final:
+                    yield self._stage(group, final=False)
+        finally:
+            self._staging = False
+        report("features: done", 1.0)
+        yield self._stage(groups[-1] if groups else (), final=True)
+
+    def _stage(self, families: Collection[str], final: bool) -> Stage:
+        fields = frozenset(self.features.columns[1:])
+        return Stage(tuple(families), fields, final, {} if final else self.waiting_for(fields))
+
+    def waiting_for(self, fields: Collection[str]) -> dict[str, tuple[str, ...]]:
+        """Each usable segment that reads a field not in ``fields`` -> the families it waits for."""
+        waiting = {}
+        for compiled in self.catalog.usable:
+            needed = self.fields_of(compiled.sql)
+            if not needed <= set(fields):
+                waiting[compiled.name] = tuple(f for f in self.builder.families_for(needed)
+                                               if f not in self.builder.ready)
+        return waiting
+
+    def families_to_build(self, sql: str) -> tuple[str, ...]:
+        """The families compiled filter SQL reads that are not built yet (in build order):
+        what counting it will build first; empty when ``customer_features`` holds its fields."""
+        needed = self.fields_of(sql)
+        if self._holds(needed):
+            return ()
+        return tuple(f for f in self.builder.families_for(needed) if f not in self.builder.ready)
+
+    def count_ready(self, cursor=None, skip: Collection[str] = ()) -> SegmentCounts:
+        """The usable segments whose fields ``customer_features`` holds now (but those named
+        in ``skip``: counted already), and all customers, in one scan. A segment waiting for a
+        family is left out, never counted over a missing column."""
+        held = set(self.features.columns) if self.features is not None else set()
+        ready = [c for c in self.catalog.usable if c.name not in skip and self.fields_of(c.sql) <= held]
+        return count_segments(self._on(cursor), ready)
 
     def _is_full(self) -> bool:
         return self.features is not None and len(self.features.available) == len(self.builder.available)
@@ -166,8 +273,10 @@ class Workspace:
         return answers.members_page(cursor, sql, columns, sort, descending, offset, limit)
 
     def profile(self, cursor, sql: str) -> answers.Profile:
-        """The selection ``sql`` against all customers; the columns are the catalog's (no DESCRIBE)."""
-        return answers.profile(cursor, sql, self.catalog.columns)
+        """The selection ``sql`` against all customers; the columns are what ``customer_features``
+        holds (no DESCRIBE): during a build in stages, not yet every one of the catalogue."""
+        held = self.features.columns if self.features is not None else self.catalog.columns
+        return answers.profile(cursor, sql, held)
 
     def _on(self, cursor):
         return self.con if cursor is None else cursor

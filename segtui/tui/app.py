@@ -19,6 +19,12 @@ Decisions recorded here:
   which is joined when the event loop closes, so ``q`` during a long build would hang until the
   build ended. The progress callback also checks whether the load is still wanted and aborts
   between steps, and ``q`` interrupts running queries (``cursor.interrupt()``).
+- With an empty cache the features are built in stages (``Workspace.build_in_stages``): the
+  main view appears after the first one, with the counts of the segments it can count, and the
+  others show ``…`` until the stage that builds their families; keys work meanwhile. The load
+  thread builds and counts, each stage's counts come back as ``StageReady``; a filter that reads
+  a family not built yet builds it in its worker (``require``) and says so. A workspace whose
+  load thread still builds is closed only once that thread has let go of it (``BuildEnded``).
 - A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
   million customers), in a thread on its own cursor. ``q`` does not stop it: the
   explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
@@ -52,14 +58,24 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
-from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.core.export import export_members
 from segtui.core.filters import referenced_columns
+from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.errors import SegtuiError
 from segtui.locations import log_file
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
-from segtui.tui.messages import LiveCount, LoadProgress, PreviewPage, StoreDone, WorkDone, WorkspaceLoaded
+from segtui.tui.messages import (
+    BuildEnded,
+    LiveBuilding,
+    LiveCount,
+    LoadProgress,
+    PreviewPage,
+    StageReady,
+    StoreDone,
+    WorkDone,
+    WorkspaceLoaded,
+)
 from segtui.tui.screens.as_of import LATEST, AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
 from segtui.tui.screens.export import ExportRequest, ExportScreen
@@ -135,15 +151,19 @@ def close_in_thread(ws) -> None:
     threading.Thread(target=close, name="segtui-close").start()
 
 
-def precompute(ws) -> Extras:
-    """Counts of every segment and the completion vocabulary, in the load thread."""
-    cursor = ws.con.cursor()
-    try:
-        counts = ws.count_all(cursor)
-        columns = ws.column_types(cursor)
-        values = ws.top_values(cursor, [f.name for f in ws.features.available if f.type == "VARCHAR"])
-    finally:
-        cursor.close()
+def precompute(ws, cursor, before: Extras | None = None) -> Extras:
+    """In the load thread, after a build stage: the counts of the segments ``customer_features``
+    can count now, its columns and the completion vocabulary. ``before``: what the previous
+    stage precomputed; its segments are not counted again, nor its fields' top values."""
+    counted = set(before.counts) if before is not None else set()
+    counts = ws.count_ready(cursor, skip=counted)
+    columns = ws.column_types(cursor)
+    known = before.vocabulary.values if before is not None else {}
+    values = dict(known)
+    values.update(ws.top_values(cursor, [f.name for f in ws.features.available
+                                         if f.type == "VARCHAR" and f.name not in known]))  # fmt: skip
+    if before is not None:
+        counts = SegmentCounts({**before.counts, **counts}, counts.total, {**before.counts.errors, **counts.errors})
     vocabulary = Vocabulary(
         fields={f.name: f.description for f in ws.features.available},
         segments=[c.name for c in ws.catalog.compiled if c.usable],
@@ -193,7 +213,13 @@ class SegtuiApp(App):
         self.applied: Selection | None = None  # the filter applied with enter, until the list moves
         self.last_filter = ""  # the last applied filter's text: / starts from it
         self.messages: list[str] = []  # every notification, for tests and the curious
+        self.waiting: dict[str, tuple[str, ...]] = {}  # segment -> the families its count waits for
+        self._build_note = ""  # the header's "building …" while stages run
+        self._building: list = []  # workspaces a load thread still builds
+        self._build_cons: set = set()  # their connections, for the interrupt on the way out
+        self._load_threads: list[threading.Thread] = []
         self.ready = threading.Event()  # set when a workspace is shown (tests wait on it)
+        self.built = threading.Event()  # set when the shown workspace's last build stage is in
         self._generation = 0
         self._load_args: dict[int, date | None] = {}
         self._seq = itertools.count(1)
@@ -252,25 +278,31 @@ class SegtuiApp(App):
         self._generation += 1
         generation = self._generation
         self._load_args[generation] = as_of
+        self.built.clear()
         self.query_one(LoadingPane).start(title)
         self.query_one("#body", ContentSwitcher).current = "loading"
         thread = threading.Thread(target=self._load, args=(generation, as_of), daemon=True,
                                   name=f"segtui-load-{generation}")  # fmt: skip
+        self._load_threads = [t for t in self._load_threads if t.is_alive()] + [thread]
         thread.start()
 
     def _load(self, generation: int, as_of: date | None) -> None:
-        """In the load thread: open the shop, build the features, count, precompute."""
+        """In the load thread: open the shop, then build the features in stages, counting the
+        segments each stage makes countable; the main view is shown after the first."""
         from segtui.core.workspace import open_workspace
 
+        def wanted() -> bool:
+            return not self._quitting and generation == self._generation
+
         def progress(step: str, fraction: float) -> None:
-            if self._quitting or generation != self._generation:
+            if not wanted():
                 raise _Abandoned
             self.post_message(LoadProgress(generation, step, fraction))
 
         stamp = source_stamp(self.source)
         try:
             ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress,
-                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True)
+                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True, fields=None)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -282,27 +314,85 @@ class SegtuiApp(App):
             path = log_exception("opening the shop")
             self.post_message(WorkspaceLoaded(generation, error=f"unexpected error ({type(error).__name__}); details in {path}"))
             return
+        con = ws.con
+        self._building.append(ws)
+        with self._cursor_lock:
+            self._build_cons.add(con)
         try:
-            self.post_message(LoadProgress(generation, "counting segments", 1.0))
-            extras = precompute(ws)
+            self._build_stages(generation, ws, stamp, progress)
+        finally:
+            self._release(self._build_cons, con, close=False)
+            self._building = [other for other in self._building if other is not ws]
+            self.post_message(BuildEnded())
+
+    def _build_stages(self, generation: int, ws, stamp: float | None, progress) -> None:
+        """Build ``ws`` stage by stage; post the first as WorkspaceLoaded, the rest as StageReady.
+        Once shown, the build goes on while ``ws`` is the shown workspace (a reload that fails
+        keeps it), and stops on quit or when a newer workspace replaced it."""
+        shown = False
+
+        def staged(step: str, fraction: float) -> None:
+            if shown and (self._quitting or self.ws is not ws):
+                raise _Abandoned
+            if shown:
+                self.post_message(LoadProgress(generation, step, fraction, shown=True))
+            else:
+                progress(step, fraction)
+
+        cursor = ws.con.cursor()
+        with self._cursor_lock:
+            self._cursors.add(cursor)  # q interrupts the counting
+        extras = None
+        try:
+            for stage in ws.build_in_stages(staged):
+                if not shown:
+                    self.post_message(LoadProgress(generation, "counting segments", 1.0))
+                extras = precompute(ws, cursor, extras)
+                if shown:
+                    self.post_message(StageReady(ws, stage, extras))
+                    continue
+                self._stamp = stamp
+                if not self.post_message(WorkspaceLoaded(generation, ws, extras, stage=stage)):
+                    ws.close()  # the app is gone
+                    return
+                shown = True
+        except (_Abandoned, duckdb.InterruptException):
+            if not shown:
+                ws.close()
         except Exception as error:  # noqa: BLE001
-            ws.close()
             message = str(error) if isinstance(error, SegtuiError) else \
-                f"unexpected error ({type(error).__name__}); details in {log_exception('counting segments')}"  # fmt: skip
-            self.post_message(WorkspaceLoaded(generation, error=message))
-            return
-        self._stamp = stamp
-        if not self.post_message(WorkspaceLoaded(generation, ws, extras)):
-            ws.close()  # the app is gone
+                f"unexpected error ({type(error).__name__}); details in {log_exception('building the features and counting segments')}"  # fmt: skip
+            if shown:
+                self.post_message(StageReady(ws, error=message))
+            else:
+                ws.close()
+                self.post_message(WorkspaceLoaded(generation, error=message))
+        finally:
+            self._release(self._cursors, cursor)
+
+    def _leaving(self) -> bool:
+        """The explorer is on its way out: a stage's message may arrive after its widgets went."""
+        return self._quitting or not self.query("#top-bar")
 
     def on_load_progress(self, message: LoadProgress) -> None:
-        if message.generation == self._generation:
+        if self._leaving():
+            return
+        if message.shown:  # a later stage of the shown workspace: the header says how far
+            if self.waiting:
+                self._building_note(message.fraction)
+        elif message.generation == self._generation:
             self.query_one(LoadingPane).step(message.step, message.fraction)
+
+    def _building_note(self, fraction: float) -> None:
+        note = f"building features {fraction:.0%}…"
+        if note != self._build_note:
+            self._build_note = note
+            self._show_header()
 
     def on_workspace_loaded(self, message: WorkspaceLoaded) -> None:
         if message.generation != self._generation:
             if message.workspace is not None:
-                close_in_thread(message.workspace)
+                self._retire(message.workspace)  # once its load thread has let go of it
             return
         if message.error is not None:
             if self.ws is None:
@@ -310,14 +400,15 @@ class SegtuiApp(App):
             else:
                 self.say(message.error, "error")
                 self.query_one("#body", ContentSwitcher).current = "main"
+                if not self.waiting:
+                    self.built.set()
             return
         old, self.ws, self.extras = self.ws, message.workspace, message.extras
         self.requested_as_of = self._load_args.get(message.generation, self.requested_as_of)
         self._latest = {}  # every result still on its way is now stale
         if old is not None:
             self._retire(old)
-        if self.ws.pending_store is not None:
-            self._store_later(self.ws)
+        self._take_stage(message.stage)
         self._notified_stamp = None
         self.query_one(FilterBar).set_vocabulary(self.extras.vocabulary)
         self._show_header()
@@ -334,13 +425,57 @@ class SegtuiApp(App):
             self._select_highlighted()
         self.ready.set()
 
+    def _take_stage(self, stage) -> None:
+        """Note which segments still wait for families; after the last stage, copy the fresh
+        build into the cache."""
+        self.waiting = dict(stage.waiting) if stage is not None else {}
+        if not self.waiting:
+            self._build_note = ""
+            self.built.set()
+        elif not self._build_note:
+            self._build_note = "building features…"
+        if (stage is None or stage.final) and self.ws.pending_store is not None:
+            self._store_later(self.ws)
+
+    def on_stage_ready(self, message: StageReady) -> None:
+        if message.workspace is not self.ws or self._leaving():
+            return
+        if message.error is not None:
+            self.say(f"building the features failed: {message.error}", "error")
+            self.waiting, self._build_note = {}, ""
+            self._show_header()
+            self.built.set()
+            return
+        was_waiting = self.waiting
+        self.extras.counts = message.extras.counts
+        self.extras.columns = message.extras.columns
+        self.extras.vocabulary = message.extras.vocabulary
+        self._take_stage(message.stage)
+        self.query_one(FilterBar).set_vocabulary(self.extras.vocabulary)
+        self._show_header()
+        self.query_one(SegmentList).show(self.ws.catalog.compiled, self.extras.counts)
+        selection = self.selection
+        if selection is None or selection.sql is None or selection.title in self.waiting:
+            return
+        if selection.title in was_waiting or self._preview_columns(selection.expr) != self.query_one(PreviewPane).columns:
+            self.selection = None  # its families are ready, or its preview gains columns: show it again
+            self._show(selection)
+        else:  # the profile's distributions may read the new fields
+            detail = self.query_one(DetailPane)
+            detail.show(selection, detail.profile, "loading")
+            self._run_query("profile", lambda ws, cursor: ws.profile(cursor, selection.sql))
+
+    def on_build_ended(self, message: BuildEnded) -> None:
+        self._close_retired()
+
     def _show_header(self) -> None:
         note = ""
         if self.applied is not None and self.selection is self.applied:
             note = "filter: " + " ".join(self.applied.expr.split())
         total = self.extras.counts.total if self.extras else None
         as_of = self.ws.as_of.isoformat() if self.ws else None
-        self.query_one(TopBar).show(self.ws.shop.name if self.ws else self.source.name, as_of, total, note)
+        self.query_one(TopBar).show(self.ws.shop.name if self.ws else self.source.name, as_of, total, note,
+                                    self._build_note)  # fmt: skip
 
     def _retire(self, ws) -> None:
         """Close an old workspace once no worker may still hold one of its cursors."""
@@ -349,10 +484,10 @@ class SegtuiApp(App):
 
     def _close_retired(self) -> None:
         if self._retired and not any(worker.is_running for worker in self.workers):
-            storing = [ws for ws in self._retired if any(ws is other for other in self._storing)]
+            storing = [ws for ws in self._retired if any(ws is other for other in self._storing + self._building)]
             for ws in self._retired:
                 if any(ws is other for other in storing):
-                    continue  # closed when its copy into the cache ends (StoreDone)
+                    continue  # closed when its copy into the cache or its build ends (StoreDone, BuildEnded)
                 close_in_thread(ws)
             self._retired = storing
 
@@ -394,10 +529,12 @@ class SegtuiApp(App):
         """Stop the copies into the cache (their temp files are removed): Ctrl-C in run_app."""
         self._interrupt(self._store_cursors)
 
-    def _release(self, cursors: set, cursor) -> None:
+    def _release(self, cursors: set, cursor, close: bool = True) -> None:
         """Forget and close a finished query's cursor (from its thread)."""
         with self._cursor_lock:
             cursors.discard(cursor)
+        if not close:
+            return
         try:
             cursor.close()
         except Exception:  # noqa: BLE001 - closing is best effort
@@ -501,6 +638,13 @@ class SegtuiApp(App):
             detail.show(selection, None, "ready")
             preview.show_error(selection.note or "nothing to show")
             return
+        if selection.segment is not None and selection.title in self.waiting:
+            self._latest.pop("profile", None)
+            self._latest.pop("preview", None)
+            families = " and ".join(self.waiting[selection.title])
+            detail.show(selection, None, "waiting", f"counting when the {families} features are built")
+            preview.show_error(f"members when the {families} features are built")
+            return
         detail.show(selection, detail.profile if detail.selection == selection else None, "loading")
         columns = self._preview_columns(selection.expr)
         preview.reset(columns, sort="total_spent" if "total_spent" in columns else "customer_id")
@@ -600,9 +744,17 @@ class SegtuiApp(App):
 
         def count(ws, cursor) -> LiveCount:
             sql = ws.compile(expr)
+            building = ws.families_to_build(sql)
+            if building:
+                self.post_message(LiveBuilding(expr, building))
             return LiveCount(expr, sql, ws.count_where(sql, cursor), self.extras.counts.total)
 
         self._run_query("live", count)
+
+    def on_live_building(self, message: LiveBuilding) -> None:
+        bar = self.query_one(FilterBar)
+        if bar.display and " ".join(bar.input.value.split()) == message.expr:
+            bar.show_building(message.families)
 
     def _compare(self) -> tuple[str | None, int | None]:
         compiled = self.query_one(SegmentList).highlighted_segment
@@ -702,8 +854,12 @@ class SegtuiApp(App):
             return
         sql = selection.sql
         self.say(f"exporting to {request.path}…")
-        self._run_query("export", lambda ws, cursor: (export_members(cursor, sql, request.path, request.columns, request.force,
-                                                                     rows_sorted=ws.features.rows_sorted), request.path), track=False)  # fmt: skip
+        def export(ws, cursor):
+            ws.require()  # every feature: the build may still be in stages
+            return export_members(cursor, sql, request.path, request.columns, request.force,
+                                  rows_sorted=ws.features.rows_sorted), request.path
+
+        self._run_query("export", export, track=False)
 
     def _done_export(self, message: WorkDone) -> None:
         if message.error:
@@ -827,6 +983,15 @@ class SegtuiApp(App):
         self._quitting = True
         self._interrupt(self._cursors)
         self.exit()
+
+    def on_unmount(self) -> None:
+        """However the explorer ends: stop a build still in stages and wait for its thread (a
+        step at most: the interrupt ends a running query), so that no workspace is closed and
+        the process never ends under a running DuckDB query, which aborts the process."""
+        self._quitting = True
+        self._interrupt(self._cursors | self._build_cons)
+        for thread in self._load_threads:
+            thread.join(timeout=30)
 
     def say(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
         """A notification whose text is never read as markup."""

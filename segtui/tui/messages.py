@@ -14,24 +14,55 @@ from textual.message import Message
 
 
 class LoadProgress(Message):
-    """A step of opening the shop and building the features (from the progress callback)."""
+    """A step of opening the shop and building the features (from the progress callback);
+    ``shown``: of a later build stage, the workspace already shown."""
 
-    def __init__(self, generation: int, step: str, fraction: float) -> None:
+    def __init__(self, generation: int, step: str, fraction: float, shown: bool = False) -> None:
         super().__init__()
         self.generation = generation
+        self.shown = shown
         self.step = step
         self.fraction = fraction
 
 
 class WorkspaceLoaded(Message):
-    """The workspace is ready (or failed: ``error``); ``extras`` holds what was precomputed."""
+    """The workspace is ready (or failed: ``error``); ``extras`` holds what was precomputed.
+    ``stage``: the build stage it was shown after (``segtui.core.stages.Stage``); unless it is
+    final, :class:`StageReady` messages follow."""
 
-    def __init__(self, generation: int, workspace: Any = None, extras: Any = None, error: str | None = None) -> None:
+    def __init__(self, generation: int, workspace: Any = None, extras: Any = None, error: str | None = None,
+                 stage: Any = None) -> None:  # fmt: skip
         super().__init__()
         self.generation = generation
         self.workspace = workspace
         self.extras = extras
         self.error = error
+        self.stage = stage
+
+
+class StageReady(Message):
+    """A later stage of the shown workspace's build: ``extras`` holds the counts of the segments
+    it made countable and the columns and vocabulary it holds now (or ``error``)."""
+
+    def __init__(self, workspace: Any, stage: Any = None, extras: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.stage = stage
+        self.extras = extras
+        self.error = error
+
+
+class BuildEnded(Message):
+    """The load thread is done with its workspace (built, failed or abandoned): it may be closed."""
+
+
+class LiveBuilding(Message):
+    """The live count of ``expr`` first builds ``families`` (a field of a family not built yet)."""
+
+    def __init__(self, expr: str, families: tuple[str, ...]) -> None:
+        super().__init__()
+        self.expr = expr
+        self.families = families
 
 
 class StoreDone(Message):

@@ -107,6 +107,18 @@ _OTHER_STEP = 0.1
 _BASE_STEP = 0.005  # an as-of view: created, not computed
 
 
+def family_seconds(family: str) -> float:
+    """What building ``family`` costs, in seconds at a million customers (0 for a columns
+    file, computed in the final join; :data:`_OTHER_STEP` for one not measured)."""
+    return _STEP_SECONDS.get(f"features: {family}", _OTHER_STEP)
+
+
+def base_seconds(base: str) -> float:
+    """What making the as-of object ``base`` costs (the order lines' join is the one that counts)."""
+    return {"items_asof": _STEP_SECONDS["as-of data: items"],
+            "customers_asof": _STEP_SECONDS["as-of data: customers"]}.get(base, _BASE_STEP)
+
+
 class _Steps:
     """Reports each step's start with the fraction of the planned work done before it."""
 
@@ -284,12 +296,15 @@ class FeatureBuilder:
 
     # -- making ----------------------------------------------------------------------------
 
-    def ensure(self, fields: Collection[str] | None = None, progress: Progress | None = None) -> list[str]:
+    def ensure(self, fields: Collection[str] | None = None, progress: Progress | None = None, *,
+               keep_bases: bool = False) -> list[str]:
         """Make every family ``fields`` need that is not ready yet; return the families needed.
 
         Progress moves by the measured cost of each step (``_STEP_SECONDS``). The build's
         memory is bounded (:data:`BUILD_MEMORY_LIMIT`) and the as-of bases are dropped at the
-        end: the order lines alone are ~14M rows at a million customers.
+        end: the order lines alone are ~14M rows at a million customers. ``keep_bases``: a
+        build in stages keeps them for its later stages (the order lines' join, 1.2 s at a
+        million customers, is shared by three families) and calls :meth:`drop_bases` at its end.
         """
         report = progress or (lambda message, fraction: None)
         restore = _bound_memory(self.con)
@@ -324,7 +339,8 @@ class FeatureBuilder:
                 self._build(family)
             for family in todo:
                 self.ready.setdefault(family, "columns")
-            self._drop_bases()
+            if not keep_bases:
+                self.drop_bases()
             return needed
         finally:
             restore()
@@ -378,10 +394,19 @@ class FeatureBuilder:
     def _exists(self, name: str) -> bool:
         return any(made == name for _, made in self._made)
 
+    def ready_fields(self) -> set[str]:
+        """The available fields whose families (and what those read) are all ready: the
+        columns :meth:`assemble` can make now."""
+        by_family: dict[str, bool] = {}
+        for f in self.available:
+            if f.family not in by_family:
+                by_family[f.family] = all(family in self.ready for family in self.families_for([f.name]))
+        return {f.name for f in self.available if by_family[f.family]}
+
     def _known_values(self) -> dict[str, list[str]]:
         return {c: v for c, v in self._values.items() if v is not None}
 
-    def _drop_bases(self) -> None:
+    def drop_bases(self) -> None:
         """Drop the as-of objects but ``feature_asof`` (one row, read by the final join)."""
         keep = []
         for kind, name in self._made:
@@ -403,8 +428,7 @@ class FeatureBuilder:
         files = {family: self.file(family) for family in self.families_for(f.name for f in chosen)}
         if progress is not None:
             progress("features: joining", 0.0)
-        _drop_feature_table(self.con)
-        self.con.execute(_final_sql(chosen, files, self.as_of, self._known_values(), view=view))
+        _replace_feature_table(self.con, _final_sql(chosen, files, self.as_of, self._known_values(), view=view))
         return FeatureSet(self.as_of, chosen, self.unavailable)
 
     def store(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
@@ -447,6 +471,35 @@ def _placeholders(query: _Query) -> set[str]:
 
 def _base_step(file: str) -> str:
     return file.removeprefix("base_").removesuffix(".sql")
+
+
+# Families, ``feature_asof`` and a view over them live in the connection's main schema, not
+# its temp one as the files write (their portable SQL names no schema): DuckDB's temp objects
+# belong to one connection, and the explorer reads ``customer_features`` from a cursor per
+# worker, so a view over families must see them from every cursor.
+_TEMP_FAMILY = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\s+(feature_\w+)", re.IGNORECASE)
+
+
+def _shared(sql: str) -> str:
+    return _TEMP_FAMILY.sub(r"CREATE OR REPLACE \1 \2", sql)
+
+
+def _replace_feature_table(con: duckdb.DuckDBPyConnection, create: str) -> None:
+    """Replace ``customer_features`` (a table or a view) by ``create`` in one transaction: a
+    query on another cursor meanwhile reads the old one, never a missing table (the explorer
+    counts while its features are built in stages)."""
+    kinds = [kind for (kind,) in con.execute(
+        f"SELECT 'VIEW' FROM duckdb_views() WHERE view_name = '{FEATURE_TABLE}' AND NOT internal "
+        f"UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = '{FEATURE_TABLE}'").fetchall()]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for kind in kinds:
+            con.execute(f"DROP {kind} IF EXISTS {FEATURE_TABLE}")
+        con.execute(create)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _drop_feature_table(con: duckdb.DuckDBPyConnection) -> None:

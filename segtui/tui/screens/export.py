@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 from segtui.core.export import check_target, format_options, pick_columns

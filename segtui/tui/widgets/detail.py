@@ -30,7 +30,7 @@ class DetailPane(VerticalScroll):
         super().__init__(**kwargs)
         self.selection: Selection | None = None
         self.profile: Profile | None = None
-        self.state = "empty"  # empty | loading | ready | error
+        self.state = "empty"  # empty | loading | ready | error | waiting
         self.message = ""
 
     def compose(self):
@@ -73,6 +73,9 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         return Group(*parts)
     if state == "error":
         parts.append(Text(message, style="bold"))
+        return Group(*parts)
+    if state == "waiting":  # its features are still being built: ``message`` says which
+        parts.append(Text("\n" + message, style="dim"))
         return Group(*parts)
     if profile is None:
         parts.append(Text("\nprofiling…", style="dim"))

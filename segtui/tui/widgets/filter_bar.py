@@ -90,6 +90,10 @@ class FilterBar(Vertical):
         if self.last_good is None:
             self._status(Text("counting…", style="dim"))
 
+    def show_building(self, families: tuple[str, ...]) -> None:
+        """The count waits for features not built yet: say which are being built."""
+        self._status(Text(f"building the {' and '.join(families)} features…", style="dim"))
+
     def show_count(self, live: LiveCount, compare_name: str | None, compare_count: int | None) -> None:
         self.last_good = live
         self._status(self._count_line(live, compare_name, compare_count, dim=False))

@@ -3,7 +3,8 @@
 An ``OptionList`` whose group headings are disabled options (the cursor skips them). Each row
 is a Rich grid with fixed-width count and percent columns, so the numbers line up right-aligned
 whatever the pane width. Unavailable and broken segments stay highlightable (the detail pane
-says why) but are dimmed, with their reason where the count would be.
+says why) but are dimmed, with their reason where the count would be. A segment not counted yet
+(its features are still being built) shows ``…`` where its count will be.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class SegmentList(OptionList):
         dim = "dim" if not segment.usable else ""
         name = Text(" " + segment.name, style=dim)
         if segment.usable:
-            if counts is None:
+            if counts is None or (segment.name not in counts and segment.name not in counts.errors):
+                # not counted yet: its families are still being built
                 grid.add_column(justify="right", width=count_width + 7, no_wrap=True)
                 grid.add_row(name, Text("…", style="dim"))
             elif segment.name in counts.errors:
