@@ -37,7 +37,7 @@ def test_the_benchmark_runs_at_5000_customers(tmp_path):
     assert all(p["cpu_min"] > 0 for p in data["curve"]), data["curve"]
     figures = " ".join(r["figure"] for r in data["rows"])
     for name in ("feature build", "reopen with cache", "all built-in counts", "ad-hoc", "export",
-                 "explorer first frame", "explorer counts visible", "first open, empty cache", "segtui help",
+                 "explorer first frame", "explorer first counts visible", "explorer all counts visible", "first open, empty cache", "segtui help",
                  "segtui count", "`segtui count` cold (empty cache), orders-only filter, 1,000",
                  "`segtui count` warm (cached), orders-only filter, 5,000"):
         assert name in figures, name
