@@ -338,9 +338,10 @@ async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, 
     from segtui.core.features.build import FeatureBuilder
     from segtui.locations import log_file
 
-    ended = threading.Event()
+    started, ended = threading.Event(), threading.Event()
 
     def interrupted_build(*args, **kwargs):
+        started.set()
         try:
             while not app._quitting:
                 threading.Event().wait(0.01)
@@ -351,7 +352,7 @@ async def test_a_build_interrupted_by_quitting_is_not_logged_as_a_bug(tui_shop, 
     monkeypatch.setattr(FeatureBuilder, "ensure", interrupted_build)
     app = make_app(tui_shop)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, started.is_set)  # q during the build, not before it began (a loaded machine)
         await pilot.press("q")
     assert ended.wait(10)
     threading.Event().wait(0.3)  # the load thread's handler runs after the build returns
