@@ -35,7 +35,7 @@ async def settle(pilot, rounds: int = 3) -> None:
         await pilot.pause()
 
 
-async def wait_ready(pilot, timeout: float = 30.0, built: bool = True) -> None:
+async def wait_ready(pilot, timeout: float = 90.0, built: bool = True) -> None:
     """Wait for the workspace (loaded in a daemon thread) to be shown and, unless ``built`` is
     False, for its last build stage (every count in), then for its first queries."""
     import asyncio
@@ -51,7 +51,7 @@ async def wait_ready(pilot, timeout: float = 30.0, built: bool = True) -> None:
     await settle(pilot)
 
 
-async def wait_for(pilot, condition, timeout: float = 15.0) -> None:
+async def wait_for(pilot, condition, timeout: float = 45.0) -> None:
     waited = 0.0
     while not condition():
         await pilot.pause(0.05)
