@@ -46,7 +46,7 @@ async def wait_ready(pilot, timeout: float = 90.0, built: bool = True) -> None:
         await pilot.pause(0.05)
         waited += 0.05
         if waited > timeout:
-            raise AssertionError("the workspace did not load in time")
+            raise AssertionError("the workspace did not load in time\n" + _segtui_threads())
     await asyncio.sleep(0)
     await settle(pilot)
 
@@ -57,5 +57,16 @@ async def wait_for(pilot, condition, timeout: float = 45.0) -> None:
         await pilot.pause(0.05)
         waited += 0.05
         if waited > timeout:
-            raise AssertionError("condition not met in time")
+            raise AssertionError("condition not met in time\n" + _segtui_threads())
+
+
+def _segtui_threads() -> str:
+    """Where every segtui thread (load, build, store) stands: what a test that timed out waited for."""
+    import sys
+    import threading
+    import traceback
+
+    frames = sys._current_frames()
+    return "\n".join(f"--- {t.name}\n" + "".join(traceback.format_stack(frames[t.ident])[-6:])
+                     for t in threading.enumerate() if t.name.startswith("segtui") and t.ident in frames)
     await settle(pilot, rounds=1)
