@@ -59,6 +59,8 @@ async def wait_for(pilot, condition, timeout: float = 45.0) -> None:
         if waited > timeout:
             raise AssertionError("condition not met in time\n" + _segtui_threads())
 
+    await settle(pilot, rounds=1)
+
 
 def _segtui_threads() -> str:
     """Where every segtui thread (load, build, store) stands: what a test that timed out waited for."""
@@ -69,4 +71,3 @@ def _segtui_threads() -> str:
     frames = sys._current_frames()
     return "\n".join(f"--- {t.name}\n" + "".join(traceback.format_stack(frames[t.ident])[-6:])
                      for t in threading.enumerate() if t.name.startswith("segtui") and t.ident in frames)
-    await settle(pilot, rounds=1)
