@@ -53,7 +53,7 @@ from pathlib import Path
 import duckdb
 
 from segtui.core.features import FEATURE_TABLE, FIELDS, FeatureSet
-from segtui.core.features.build import FeatureBuilder, base_reads
+from segtui.core.features.build import FeatureBuilder, _drop_feature_table
 from segtui.core.features.catalog import load_query
 from segtui.core.source import Shop, quote_str
 from segtui.locations import cache_dir
@@ -139,15 +139,7 @@ def family_definition(builder: FeatureBuilder, family: str, _memo: dict | None =
     memo = {} if _memo is None else _memo
     if family in memo:
         return memo[family]
-    bases_by_object = {load_query(file).table: file for file in _all_base_files()}
-    files: set[str] = set()
-    todo = [read for query in builder.candidates[family] for read in base_reads(query)]
-    while todo:
-        name = todo.pop()
-        file = bases_by_object.get(name)
-        if file is not None and file not in files:
-            files.add(file)
-            todo.extend(base_reads(load_query(file)))
+    files = builder.base_files_read(builder.candidates[family])
     memo[family] = _digest(
         CACHE_VERSION, duckdb.__version__, builder.engine, family,
         [[query.file, query.sql] for query in builder.candidates[family]],
@@ -156,12 +148,6 @@ def family_definition(builder: FeatureBuilder, family: str, _memo: dict | None =
         {read: family_definition(builder, read, memo) for read in sorted(builder.reads(family))},
     )
     return memo[family]
-
-
-def _all_base_files() -> list[str]:
-    from segtui.core.features.catalog import _BASES
-
-    return ["base_asof.sql", *_BASES.values()]
 
 
 class FeatureCache:
@@ -216,8 +202,6 @@ class FeatureCache:
         meta = _attach(con, key, ATTACHED, FEATURE_TABLE, list(expected.columns))
         if meta is None:
             return None
-        from segtui.core.features.build import _drop_feature_table
-
         _drop_feature_table(con)
         con.execute(f"CREATE OR REPLACE VIEW {FEATURE_TABLE} AS SELECT * FROM {ATTACHED}.{FEATURE_TABLE}")
         return FeatureSet(expected.as_of, expected.available, expected.unavailable,

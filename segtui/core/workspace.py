@@ -12,6 +12,7 @@ CLI's single thread).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,14 @@ JOIN_SECONDS = 2.3
 
 #: ``open_workspace(fields=ALL)``: every available field (the default).
 ALL = object()
+
+
+@functools.lru_cache(maxsize=512)
+def _referenced(sql: str) -> frozenset[str]:
+    """The names compiled SQL reads, parsed once per text: every count and member page asks
+    (a sqlglot parse each time, on the explorer's keystroke and paging paths), and each build
+    stage asks again for every segment."""
+    return frozenset(referenced_columns(sql))
 
 
 @dataclass
@@ -128,8 +137,7 @@ class Workspace:
                 self._assemble_full()
             else:
                 self.features = self.builder.assemble(names, view=True)
-                if self.cache is not None and self.builder.fresh:
-                    self._stores.append(lambda con: self.builder.store(con))
+                self._store_fresh_families()
             report("features: done", 1.0)
             return self.features
 
@@ -151,8 +159,7 @@ class Workspace:
         """The full table over the ready families; the families built here and the table are
         then stored (after the answer: :attr:`pending_store`)."""
         self.features = self.builder.assemble(None)
-        if self.cache is not None and self.builder.fresh:
-            self._stores.append(lambda con: self.builder.store(con))
+        self._store_fresh_families()
         # a table of its own: the families' tables are no longer read once they are stored
         if self.cache is not None:
             features, cache, builder = self.features, self.cache, self.builder
@@ -160,6 +167,10 @@ class Workspace:
             self._stores.append(lambda con: builder.close(con))
         else:
             self.builder.close()
+
+    def _store_fresh_families(self) -> None:
+        if self.cache is not None and self.builder.fresh:
+            self._stores.append(lambda con: self.builder.store(con))
 
     def build_in_stages(self, progress: Progress | None = None) -> Iterator[Stage]:
         """Build every available field a group of families at a time (``segtui.core.stages``),
@@ -239,7 +250,7 @@ class Workspace:
 
     def fields_of(self, sql: str) -> set[str]:
         """The fields compiled filter SQL reads (``in_segment`` already inlined)."""
-        return referenced_columns(sql) & set(self.builder.available_names)
+        return _referenced(sql) & set(self.builder.available_names)
 
     def total(self) -> int:
         self.require(set())

@@ -108,8 +108,8 @@ _BASE_STEP = 0.005  # an as-of view: created, not computed
 
 
 def family_seconds(family: str) -> float:
-    """What building ``family`` costs, in seconds at a million customers (0 for a columns
-    file, computed in the final join; :data:`_OTHER_STEP` for one not measured)."""
+    """What building ``family`` costs, in seconds at a million customers (:data:`_OTHER_STEP`
+    for one not measured, such as a columns file, computed in the final join)."""
     return _STEP_SECONDS.get(f"features: {family}", _OTHER_STEP)
 
 
@@ -131,10 +131,6 @@ class _Steps:
     def start(self, name: str) -> None:
         self.report(name, min(self.done / sum(self.weights.values()), 1.0))
         self.done += self.weights[name]
-
-    def skip(self, name: str) -> None:
-        """A planned step that turned out to need no work (a columns file)."""
-        self.weights.pop(name, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +233,7 @@ class FeatureBuilder:
         self.cache = cache
         self.candidates, self.available, self.unavailable = _plan(tables, present_columns, engine=engine)
         self._bases = base_files(tables)
+        self._every_base = base_files(_BASES)  # also the files behind the empty stand-ins
         self._values: dict[str, list[str] | None] = {}  # column -> its values; None: too many
         self._files: dict[str, _Query] = {}  # family -> the file that makes it here
         self.ready: dict[str, str] = {}  # family -> "built" or "cache"
@@ -353,23 +350,34 @@ class FeatureBuilder:
         self.ready[family] = "built"
         self.fresh.append(family)
 
-    def _bases_for(self, families: Collection[str]) -> list[str]:
-        """The as-of objects the families to build read, with what those read, in the order
-        they must be made."""
+    def bases_read(self, queries: Collection[_Query]) -> list[str]:
+        """The as-of objects ``queries`` read, with what those read, in the order they must be
+        made."""
         wanted: list[str] = []
 
         def add(name: str) -> None:
             if name in wanted:
                 return
-            if name in self._bases:
-                for read in sorted(base_reads(load_query(self._bases[name]))):
+            if name in self._every_base:
+                for read in sorted(base_reads(load_query(self._every_base[name]))):
                     add(read)
             wanted.append(name)
 
-        for family in families:
-            for name in sorted(base_reads(self.file(family))):
+        for query in queries:
+            for name in sorted(base_reads(query)):
                 add(name)
-        add("feature_asof")
+        return wanted
+
+    def base_files_read(self, queries: Collection[_Query]) -> list[str]:
+        """The base files behind :meth:`bases_read` (what a family's definition includes; for a
+        table the shop lacks, the file its empty stand-in has the columns of)."""
+        return [self._every_base[name] for name in self.bases_read(queries) if name in self._every_base]
+
+    def _bases_for(self, families: Collection[str]) -> list[str]:
+        """The as-of objects the families to build read (and ``feature_asof``, which the final
+        join reads) that are not made yet, in the order they must be made."""
+        wanted = self.bases_read([self.file(family) for family in families])
+        wanted += [] if "feature_asof" in wanted else ["feature_asof"]
         return [name for name in wanted if not self._exists(name)]
 
     def _base(self, name: str) -> None:

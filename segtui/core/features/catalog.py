@@ -116,8 +116,6 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 # prove that both give the same table).
 ENGINES = ("duckdb", "reference")
 OVERRIDE_SUFFIX = ".duckdb.sql"
-# The spine of the final table: the universe is made of the core and event summaries.
-_ALWAYS = ("core", "events", "universe")
 
 # A header line ``-- key: value`` (the header is the comment block the file starts with), a
 # field's declaration, and a line that continues one.
