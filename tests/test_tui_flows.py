@@ -562,3 +562,17 @@ async def test_why_a_segment_cannot_be_counted_is_shown_whole_at_80x24(tmp_path)
         await settle(pilot)
         assert segments.highlighted_segment.usable
         assert " of " in static_text(app, "#preview-status") and status.size.height == 1
+
+
+async def test_the_header_ends_in_an_ellipsis_when_it_does_not_fit(tui_shop):
+    """At 80 columns a long shop name, the build note or a filter must not be cut mid-word
+    without a sign that something is missing."""
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        top = app.query_one(TopBar)
+        top.show("a-shop-with-a-long-name.duckdb", "2026-06-30", 100_000, "filter: orders >= 3 AND total_spent > 200")
+        await pilot.pause()
+        line = top.render_line(0).text.rstrip()
+        assert line.endswith("…") and "a-shop-with-a-long-name.duckdb" in line
+        await pilot.press("q")
