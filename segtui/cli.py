@@ -361,6 +361,27 @@ def demo(
     _run_explorer(source, _parse_date(as_of), None, None)
 
 
+@app.command()
+def customer(
+    source: SourceArg,
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="The customer's id, as the shop writes it.")],
+    mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Timeline rows to show, newest first.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Timeline rows to skip (the next page).")] = 0,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """One customer as of a date: contacts, key features beside the shop's median, the segments
+    they are in (and nearly in), and their orders, events, returns and reviews, newest first."""
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+        story = ws.customer(ws.con, customer_id, offset, limit)
+        if json_out:
+            out.print_json(json.dumps(story.to_json(), default=str))
+            return
+        from segtui.render import render_customer
+
+        out.print(render_customer(story, ws.shop.name))
+
+
 cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",
                         no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")

@@ -105,3 +105,42 @@ def render_segments(rows: list[dict], total: int, as_of, source: str) -> Table:
             why = f"broken: {r['reason']}" if r["broken"] else f"unavailable: {r['reason']}"
             table.add_row(group, Text(r["name"]), "-", "-", Text(why), style="dim")
     return table
+
+
+def render_customer(story, shop: str) -> Group:
+    """`segtui customer`: who, key features beside the shop's median, segments, timeline."""
+    from segtui.format import feature, money
+
+    head = Text()
+    head.append(f"Customer {story.customer_id}", style="bold").append(f"  {shop} · as of {story.as_of}", style="dim")
+    parts: list = [head]
+    if story.contacts:
+        parts.append(Text(" · ".join(story.contacts.values())))
+    parts.append(Text(""))
+    key = _table("Key features", "feature", "value", "shop median", right=("value", "shop median"))
+    for k in story.key:
+        key.add_row(k.name, feature(k.value, k.unit), feature(k.median, k.unit) if k.median is not None else "")
+    parts += [key, Text("")]
+    parts.append(Text.assemble(("Segments: ", "bold"), ", ".join(story.segments) or "none"))
+    if story.near:
+        from segtui.core.customer import NEAR_SHOWN
+
+        more = len(story.near) - NEAR_SHOWN
+        near = "; ".join(f"{n.segment} (misses {n.missed})" for n in story.near[:NEAR_SHOWN])
+        parts.append(Text.assemble(("Nearly in: ", "bold"), near + (f"; and {more} more (--json)" if more > 0 else "")))
+    parts.append(Text(""))
+    shown = f"{story.offset + 1}–{story.offset + len(story.timeline)} of {story.timeline_total:,}" \
+        if story.timeline else f"none of {story.timeline_total:,}"  # fmt: skip
+    timeline = _table(f"Timeline, newest first ({shown})", "when", "what", "ref", "amount", "", right=("amount",))
+    for m in story.timeline:
+        when = m.at.strftime("%Y-%m-%d %H:%M") if m.at is not None else "undated"
+        amount = "" if m.amount is None else (f"rating {m.amount:g}" if m.kind == "review" else money(m.amount))
+        timeline.add_row(when, m.kind, escape(m.ref or ""), amount, escape(m.note))
+        for line in m.lines:
+            quantity = "" if line.quantity is None else f"{line.quantity:g} × "
+            label = f"  {quantity}product {line.product}" + (f" ({line.category})" if line.category else "")
+            timeline.add_row("", "", escape(label), money(line.price) if line.price is not None else "", "", style="dim")
+    parts.append(timeline)
+    if story.offset + len(story.timeline) < story.timeline_total:
+        parts.append(Text(f"more: --offset {story.offset + len(story.timeline)}", style="dim"))
+    return Group(*parts)

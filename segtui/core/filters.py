@@ -205,6 +205,16 @@ def referenced_columns(expr: str) -> set[str]:
     return {column.name.lower() for column in tree.find_all(exp.Column) if isinstance(column.this, exp.Identifier)}
 
 
+def conditions(expr: str) -> list[str]:
+    """The top-level AND conditions of a filter, each as filter text (one item when the filter
+    is not an AND); FilterError if unparsable. ``a AND (b OR c)`` gives ``a`` and ``b OR c``."""
+    tree = _parse(expr)
+    while isinstance(tree, exp.Paren):
+        tree = tree.this
+    parts = list(tree.flatten()) if isinstance(tree, exp.And) else [tree]
+    return [part.sql(dialect=DIALECT, comments=False, normalize_functions=False) for part in parts]
+
+
 def format_at(message: str, expr: str, position: int | None) -> str:
     """``message at column N`` (or ``at line L, column N`` for a multi-line filter)."""
     if position is None:

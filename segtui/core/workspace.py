@@ -76,6 +76,9 @@ class Workspace:
     #: worker's question that needs a family not built yet share one connection.
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _staging: bool = False  # a build in stages is under way: keep the as-of bases for it
+    #: Answers that hold for this shop as of this date, computed once (e.g. the medians a
+    #: customer's story shows); keyed by their module.
+    memo: dict = field(default_factory=dict)
 
     @property
     def as_of(self) -> date:
@@ -288,6 +291,12 @@ class Workspace:
         holds (no DESCRIBE): during a build in stages, not yet every one of the catalogue."""
         held = self.features.columns if self.features is not None else self.catalog.columns
         return answers.profile(cursor, sql, held)
+
+    def customer(self, cursor, customer_id, offset: int = 0, limit: int = 50):
+        """One customer's story as of this date (``segtui.core.customer``)."""
+        from segtui.core import customer
+
+        return customer.story(self, cursor, customer_id, offset, limit)
 
     def _on(self, cursor):
         return self.con if cursor is None else cursor

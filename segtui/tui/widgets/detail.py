@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from segtui.core.answers import Profile
 from segtui.tui.selection import Selection
-from segtui.tui.widgets.format import bar, money, number, percent, spark
+from segtui.format import bar, money, number, percent, spark
 
 WEEKDAYS = {"1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat", "7": "Sun"}
 

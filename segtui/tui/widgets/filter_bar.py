@@ -17,7 +17,7 @@ from textual.widgets import Input, Static
 
 from segtui.tui.completion import FilterSuggester, Vocabulary, complete
 from segtui.tui.messages import LiveCount
-from segtui.tui.widgets.format import signed
+from segtui.format import signed
 
 
 class FilterInput(Input):

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from segtui.tui.messages import PreviewPage
-from segtui.tui.widgets.format import cell
+from segtui.format import cell
 
 PAGE_SIZE = 100
 

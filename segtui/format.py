@@ -1,4 +1,4 @@
-"""Number and bar formatting shared by the panes (plain strings; callers wrap them in Text).
+"""Number and bar formatting shared by both faces (plain strings; callers wrap them in Text).
 
 Bars are Unicode block characters so they survive NO_COLOR and any terminal font: members are
 drawn in solid eighths (``█▉▊▋▌▍▎▏``), the all-customers baseline in light shade (``░``), so the
@@ -67,3 +67,25 @@ def cell(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)
+
+
+def feature(value, unit: str = "") -> str:
+    """A feature's value as a person reads it, by its unit: money to the cent, shares as
+    percentages, ratios and days to two decimals, timestamps to the minute, flags yes/no."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    if unit == "money":
+        return money(float(value))
+    if unit.startswith("share"):
+        return percent(float(value))
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return number(float(value), 2)
