@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from segtui.tui.completion import Vocabulary, complete
-from segtui.tui.widgets.format import bar, cell, percent, signed, spark
+from segtui.format import bar, cell, percent, signed, spark
 
 VOCAB = Vocabulary(
     fields={"orders": "n", "orders_365d": "n", "total_spent": "m", "main_device": "d"},
