@@ -51,6 +51,8 @@ SEGMENTS = {
     "three_orders.sql": "-- name: Three orders\n-- group: Test\norders >= 3\n",
     "big_and_frequent.sql": "-- name: Big and frequent\n-- group: Test\norders >= 3 AND total_spent >= 100\n",
     "far_off.sql": "-- name: Far off\n-- group: Test\norders >= 5 AND total_spent >= 100\n",
+    "near_spender.sql": "-- name: Near spender\n-- group: Test\norders >= 3 AND total_spent >= 95\n",
+    "far_spender.sql": "-- name: Far spender\n-- group: Test\norders >= 3 AND total_spent >= 1000\n",
 }
 
 
@@ -111,6 +113,12 @@ def test_segments_and_the_one_condition_missed(ws):
     near = {n.segment: n.missed for n in story.near}
     assert near.get("Big and frequent") == "total_spent >= 100"
     assert "Far off" not in near  # two conditions missed: not near
+
+
+def test_near_segments_come_closest_first(ws):
+    # 90 spent: 95 is missed by 5%, 100 by 10%, 1000 by ten times
+    order = [n.segment for n in ws.customer(ws.con, "10").near]
+    assert order.index("Near spender") < order.index("Big and frequent") < order.index("Far spender")
 
 
 def test_an_event_only_customer_has_a_story(ws):

@@ -17,6 +17,7 @@ from tui_fixtures import AS_OF, make_app, settle, tui_shop, wait_for, wait_ready
 from segtui.core.workspace import open_workspace
 from segtui.tui.screens.as_of import AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
+from segtui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
 from segtui.tui.screens.export import ExportScreen
 from segtui.tui.screens.help import HelpScreen
 from segtui.tui.screens.save import SaveScreen
@@ -576,3 +577,67 @@ async def test_the_header_ends_in_an_ellipsis_when_it_does_not_fit(tui_shop):
         line = top.render_line(0).text.rstrip()
         assert line.endswith("…") and "a-shop-with-a-long-name.duckdb" in line
         await pilot.press("q")
+
+
+async def test_enter_on_a_member_opens_their_story_and_escape_returns_to_the_row(tui_shop, engine):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        main = app.screen
+        table = app.query_one(PreviewTable)
+        table.focus()
+        await pilot.press("down", "down")
+        row = table.cursor_row
+        ident = app.query_one(PreviewPane).rows[row][0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.story is not None)
+        story = app.screen.story
+        expected = engine.customer(engine.con, ident, limit=TIMELINE_PAGE)
+        assert story.customer_id == ident
+        assert [(m.kind, m.ref, m.at) for m in story.timeline] == [(m.kind, m.ref, m.at) for m in expected.timeline]
+        assert story.segments == expected.segments
+        assert f"Customer {ident}" in plain(app.screen.query_one("#customer-head").content)
+        # the main view's keys are off (and out of the footer) while the story is in front
+        assert app.check_action("open_filter", ()) is False
+        await pilot.press("slash")
+        assert not main.query_one(FilterBar).display
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is main
+        assert table.cursor_row == row and app.focused is table
+        assert app.check_action("open_filter", ()) is True
+
+
+async def test_a_heavy_customers_timeline_pages(tui_shop, engine):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        table = app.query_one(PreviewTable)
+        table.focus()
+        ident = app.query_one(PreviewPane).rows[0][0]  # the biggest spender of the first segment
+        total = engine.customer(engine.con, ident, limit=1).timeline_total
+        assert total > TIMELINE_PAGE, "the test needs a customer with more than one page"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.story is not None)
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: app.screen.story.offset == TIMELINE_PAGE)
+        assert plain(app.screen.query_one("#customer-timeline-status").content).startswith(f"{TIMELINE_PAGE + 1}–")
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: app.screen.story.offset == 0)
+
+
+async def test_the_story_of_a_customer_in_a_shop_of_orders_alone(tmp_path):
+    from conftest import TINY_ORDERS, make_duckdb
+
+    shop = make_duckdb(tmp_path / "orders.duckdb", {"orders": TINY_ORDERS})
+    app = make_app(shop, as_of=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        app.query_one(SegmentList).jump_to(max(app.extras.counts, key=lambda name: app.extras.counts[name]))
+        await settle(pilot)
+        app.query_one(PreviewTable).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.story is not None)
+        story = app.screen.story
+        assert {m.kind for m in story.timeline} == {"order"}
+        assert plain(app.screen.query_one("#customer-timeline-status").content).startswith("1–")

@@ -47,3 +47,21 @@ def test_export_dialog_120x36(snap_compare, tui_shop, colour):
             field.cursor_blink = False  # a blinking cursor makes the picture depend on the moment
 
     assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=run_before)
+
+
+async def _open_customer(pilot) -> None:
+    """The main view, then enter on the third member of the first segment: their story."""
+    from segtui.tui.screens.customer import CustomerScreen
+
+    await wait_ready(pilot)
+    pilot.app.query_one("#preview-table").focus()
+    await pilot.press("down", "down", "enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerScreen) and pilot.app.screen.story is not None)
+
+
+def test_customer_view_80x24(snap_compare, tui_shop, colour):
+    assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=_open_customer)
+
+
+def test_customer_view_120x36(snap_compare, tui_shop, colour):
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_open_customer)

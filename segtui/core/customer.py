@@ -32,7 +32,7 @@ KEY_FIELDS = (
     "return_rate", "avg_rating", "visits_30d", "days_since_last_action", "rfm_segment", "usage_level",
 )
 
-#: Near segments a face lists before "and N more" (the story holds them all).
+#: Near segments a face lists before "and N more" (the story holds them all, closest first).
 NEAR_SHOWN = 5
 
 #: Timeline kind -> (query file, the table it needs).
@@ -142,6 +142,7 @@ def story(ws, cursor, customer_id: Any, offset: int = 0, limit: int = 50) -> Sto
     key = [KeyFeature(n, features[n], medians.get(n), catalogue[n].unit, catalogue[n].description)
            for n in KEY_FIELDS if n in features]  # fmt: skip
     segments, near = _belonging(ws, cursor, id_type, ident)
+    near.sort(key=lambda n: _distance(n.missed, features))
     timeline, total = moments(ws, cursor, ident, offset, limit)
     return Story(ident, ws.as_of, contacts(ws, cursor, ident), key, features, segments, near, timeline, total,
                  offset, {table for _, table in _MOMENTS.values() if table in ws.shop.table_names})  # fmt: skip
@@ -247,6 +248,34 @@ def _conditions(ws, compiled) -> list[tuple[str, str]]:
             texts = []
         memo[compiled.sql] = list(zip(texts if len(texts) == len(sqls) else sqls, sqls))
     return memo[compiled.sql]
+
+
+def _distance(condition: str, features: dict[str, Any]) -> float:
+    """How far this customer is from meeting a missed condition, relative to its threshold:
+    for ``field <op> number`` and ``field BETWEEN a AND b``, |value - nearest bound| / |bound|
+    (a customer at 85 misses ``>= 90`` by 0.06, a top spender misses ``< 20`` by 4); 1 for any
+    other shape, and after every measurable one when the value is NULL."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(condition, read="duckdb")
+    except Exception:  # noqa: BLE001 - a shape we do not measure
+        return 1.0
+    bounds: list[exp.Expression] = []
+    column = tree.this if isinstance(tree, (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.EQ, exp.Between)) else None
+    if isinstance(tree, exp.Between):
+        bounds = [tree.args.get("low"), tree.args.get("high")]
+    elif column is not None:
+        bounds = [tree.expression]
+    if not isinstance(column, exp.Column) or not bounds or not all(isinstance(b, exp.Literal) and not b.is_string
+                                                                  for b in bounds):  # fmt: skip
+        return 1.0
+    value = features.get(column.name.lower())
+    if value is None or isinstance(value, (str, bool)):
+        return 2.0 if value is None else 1.0
+    nearest = min((float(b.this) for b in bounds), key=lambda bound: abs(float(value) - bound))
+    return abs(float(value) - nearest) / max(abs(nearest), 1.0)
 
 
 def _plain(value: Any) -> Any:

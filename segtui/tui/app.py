@@ -78,6 +78,7 @@ from segtui.tui.messages import (
 )
 from segtui.tui.screens.as_of import LATEST, AsOfScreen
 from segtui.tui.screens.confirm import ConfirmScreen
+from segtui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
 from segtui.tui.screens.export import ExportRequest, ExportScreen
 from segtui.tui.screens.help import HelpScreen
 from segtui.tui.screens.save import SaveRequest, SaveScreen
@@ -242,6 +243,15 @@ class SegtuiApp(App):
         self._unexpected: dict[str, str] = {}  # channel -> the unexpected error it last reported
 
     # ------------------------------------------------------------------ layout
+
+    #: Actions on the main view: over another screen (a dialog, a customer's story) they would
+    #: act on a view that is not in front, so there they are off and out of the footer.
+    MAIN_ACTIONS = frozenset({"open_filter", "edit_segment", "export", "save", "as_of", "refresh", "zoom", "back"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MAIN_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="top-bar")
@@ -600,7 +610,7 @@ class SegtuiApp(App):
 
     def on_work_done(self, message: WorkDone) -> None:
         self.call_later(self._close_retired)
-        if message.channel in ("profile", "preview", "live") and self._latest.get(message.channel) != message.request:
+        if message.channel in ("profile", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
         self._tell_unexpected(message)
         handler = getattr(self, f"_done_{message.channel}")
@@ -695,6 +705,27 @@ class SegtuiApp(App):
             return PreviewPage(columns, rows, offset, count, sort, descending)
 
         self._run_query("preview", fetch)
+
+    @on(PreviewPane.CustomerWanted)
+    def _customer_wanted(self, message: PreviewPane.CustomerWanted) -> None:
+        if self.ws is not None:
+            self.push_screen(CustomerScreen(message.customer_id))
+
+    @on(CustomerScreen.StoryWanted)
+    def _story_wanted(self, message: CustomerScreen.StoryWanted) -> None:
+        if self.ws is None:
+            return
+        ident, offset = message.customer_id, message.page_offset
+        self._run_query("customer", lambda ws, cursor: ws.customer(cursor, ident, offset, TIMELINE_PAGE))
+
+    def _done_customer(self, message: WorkDone) -> None:
+        screen = self.screen
+        if not isinstance(screen, CustomerScreen):
+            return  # closed before its answer came
+        if message.error:
+            screen.show_error(message.error)
+        else:
+            screen.show_story(message.result)
 
     def _done_preview(self, message: WorkDone) -> None:
         preview = self.query_one(PreviewPane)

@@ -21,6 +21,8 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("tab / shift+tab", "move between the list, the profile and the preview", "anywhere"),
     ("] / [", "next / previous page of members", "preview"),
     ("o / O", "sort the preview by the next column / flip the order", "preview"),
+    ("enter", "open the highlighted member's story: features, segments, timeline (escape returns)", "preview"),
+    ("] / [", "next / previous page of the customer's timeline", "customer"),
     ("z", "zoom the focused pane (again to restore)", "anywhere"),
     ("ctrl+p", "command palette: jump to a segment, insert a field, run an action", "anywhere"),
     ("?", "this help", "anywhere"),

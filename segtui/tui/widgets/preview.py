@@ -25,6 +25,7 @@ class PreviewTable(DataTable):
     """The table itself; its keys page and sort (the pane holds the state)."""
 
     BINDINGS = [
+        Binding("enter", "select_cursor", "Customer"),
         Binding("right_square_bracket", "page(1)", "Next page"),
         Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
         Binding("o", "sort_next", "Sort"),
@@ -47,6 +48,13 @@ class PreviewTable(DataTable):
 
 class PreviewPane(Vertical):
     ALLOW_MAXIMIZE = True
+    class CustomerWanted(Message):
+        """Open the customer on the highlighted row (``enter``)."""
+
+        def __init__(self, customer_id) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+
     class PageWanted(Message):
         """Ask the app for a page (it owns the workspace and the workers)."""
 
@@ -63,6 +71,7 @@ class PreviewPane(Vertical):
         self.member_count: int | None = None
         self.sort = "customer_id"
         self.descending = False
+        self.rows: list[tuple] = []  # the page on screen, as the engine gave it
 
     def compose(self) -> ComposeResult:
         yield Static(Text("members", style="dim"), id="preview-status")
@@ -106,6 +115,11 @@ class PreviewPane(Vertical):
         self.page_offset = 0
         self.request()
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.columns[:1] == ["customer_id"] and 0 <= event.cursor_row < len(self.rows):
+            self.post_message(self.CustomerWanted(self.rows[event.cursor_row][0]))
+
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         column = str(event.column_key.value)
         if column == self.sort:
@@ -123,6 +137,7 @@ class PreviewPane(Vertical):
     def show_page(self, page: PreviewPage) -> None:
         self.member_count = page.count
         self.page_offset = page.offset
+        self.rows = list(page.rows)
         table = self.query_one(PreviewTable)
         table.clear(columns=True)
         arrow = " ↓" if page.descending else " ↑"
@@ -144,5 +159,6 @@ class PreviewPane(Vertical):
         self.set_status(status)
 
     def show_error(self, message: str) -> None:
+        self.rows = []
         self.query_one(PreviewTable).clear(columns=True)
         self.set_status(Text(message), note=True)

@@ -1,0 +1,153 @@
+"""One customer's story (``enter`` on a member): who they are, their key features beside the
+shop's median, the segments they are in and nearly in, and their timeline, newest first.
+
+The screen asks the app for pages (``StoryWanted``): the app runs ``Workspace.customer`` in a
+worker and hands the answer back with :meth:`CustomerScreen.show_story`. ``escape`` returns to
+the members table, on the same row.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from segtui.core.customer import NEAR_SHOWN, Story
+from segtui.format import feature, money
+
+#: Timeline rows per page.
+TIMELINE_PAGE = 50
+
+
+class TimelineTable(DataTable):
+    BINDINGS = [
+        Binding("right_square_bracket", "page(1)", "Next page"),
+        Binding("left_square_bracket", "page(-1)", "Prev page"),
+    ]
+
+    def action_page(self, step: int) -> None:
+        screen = self.screen
+        if isinstance(screen, CustomerScreen):
+            screen.turn_page(step)
+
+
+class CustomerScreen(Screen):
+    BINDINGS = [Binding("escape", "close", "Back")]
+
+    class StoryWanted(Message):
+        """Ask the app for one page of the customer's story."""
+
+        def __init__(self, customer_id, offset: int) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.page_offset = offset
+
+    def __init__(self, customer_id) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.story: Story | None = None
+        self.page_offset = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"Customer {self.customer_id}  loading…", style="bold"), id="customer-head")
+        with Horizontal(id="customer-top"):
+            with VerticalScroll(id="customer-key", classes="pane") as key:
+                key.border_title = "Key features · shop median"
+                yield Static("", id="customer-key-body")
+            with VerticalScroll(id="customer-segments", classes="pane") as segments:
+                segments.border_title = "Segments"
+                yield Static("", id="customer-segments-body")
+        with Vertical(id="customer-timeline", classes="pane") as timeline:
+            timeline.border_title = "Timeline, newest first"
+            yield Static(Text("loading…", style="dim"), id="customer-timeline-status")
+            yield TimelineTable(id="customer-timeline-table", cursor_type="row", zebra_stripes=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(TimelineTable).focus()
+        self.request(0)
+
+    def request(self, offset: int) -> None:
+        self.app.post_message(self.StoryWanted(self.customer_id, offset))
+
+    def turn_page(self, step: int) -> None:
+        if self.story is None:
+            return
+        offset = self.page_offset + step * TIMELINE_PAGE
+        if 0 <= offset < max(self.story.timeline_total, 1):
+            self.page_offset = offset
+            self.query_one("#customer-timeline-status", Static).update(Text("loading…", style="dim"))
+            self.request(offset)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def show_error(self, message: str) -> None:
+        self.query_one("#customer-head", Static).update(Text.assemble((f"Customer {self.customer_id}", "bold"),
+                                                                      "  ", (message, "bold")))  # fmt: skip
+        self.query_one("#customer-timeline-status", Static).update(Text(""))
+
+    def show_story(self, story: Story) -> None:
+        self.story, self.page_offset = story, story.offset
+        head = Text.assemble((f"Customer {story.customer_id}", "bold"), (f"  as of {story.as_of}", "dim"))
+        if story.contacts:
+            head.append("  " + " · ".join(story.contacts.values()))
+        self.query_one("#customer-head", Static).update(head)
+        self.query_one("#customer-key-body", Static).update(_key_table(story))
+        self.query_one("#customer-segments-body", Static).update(_segments(story))
+        self._show_timeline(story)
+
+    def _show_timeline(self, story: Story) -> None:
+        table = self.query_one(TimelineTable)
+        table.clear(columns=True)
+        for name in ("when", "what", "ref", "amount", "note"):
+            table.add_column(name, key=name)
+        for m in story.timeline:
+            when = m.at.strftime("%Y-%m-%d %H:%M") if m.at is not None else "undated"
+            amount = "" if m.amount is None else (f"rating {m.amount:g}" if m.kind == "review" else money(m.amount))
+            table.add_row(when, m.kind, m.ref or "", Text(amount, justify="right"), m.note)
+            for line in m.lines:
+                quantity = "" if line.quantity is None else f"{line.quantity:g} × "
+                label = f"{quantity}product {line.product}" + (f" ({line.category})" if line.category else "")
+                price = money(line.price) if line.price is not None else ""
+                table.add_row("", "", "", Text(price, justify="right", style="dim"), Text(label, style="dim"))
+        if not story.timeline:
+            status = Text("nothing before the as-of date", style="dim")
+        else:
+            first, last = story.offset + 1, story.offset + len(story.timeline)
+            status = Text.assemble(f"{first:,}–{last:,}", (" of ", "dim"), f"{story.timeline_total:,}")
+            if story.timeline_total > TIMELINE_PAGE:
+                status.append(" · ] next · [ previous", style="dim")
+        self.query_one("#customer-timeline-status", Static).update(status)
+
+
+def _key_table(story: Story) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True, style="dim")
+    for k in story.key:
+        grid.add_row(k.name, feature(k.value, k.unit), feature(k.median, k.unit) if k.median is not None else "")
+    return grid
+
+
+def _segments(story: Story) -> Text:
+    text = Text()
+    if story.segments:
+        for name in story.segments:
+            text.append("● ", style="bold").append(name + "\n")
+    else:
+        text.append("in no segment\n", style="dim")
+    if story.near:
+        text.append("\nNearly in (misses one condition)\n", style="bold")
+        for near in story.near[:NEAR_SHOWN]:
+            text.append("○ ").append(near.segment).append(f"\n  misses {near.missed}\n", style="dim")
+        more = len(story.near) - NEAR_SHOWN
+        if more > 0:
+            text.append(f"and {more} more\n", style="dim")
+    return text
