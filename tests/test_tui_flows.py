@@ -584,6 +584,7 @@ async def test_enter_on_a_member_opens_their_story_and_escape_returns_to_the_row
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_ready(pilot)
         main = app.screen
+        await wait_for(pilot, lambda: len(app.query_one(PreviewPane).rows) > 2)
         table = app.query_one(PreviewTable)
         table.focus()
         await pilot.press("down", "down")
@@ -612,6 +613,7 @@ async def test_a_heavy_customers_timeline_pages(tui_shop, engine):
     app = make_app(tui_shop)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_ready(pilot)
+        await wait_for(pilot, lambda: len(app.query_one(PreviewPane).rows) > 0)
         table = app.query_one(PreviewTable)
         table.focus()
         ident = app.query_one(PreviewPane).rows[0][0]  # the biggest spender of the first segment
@@ -634,7 +636,7 @@ async def test_the_story_of_a_customer_in_a_shop_of_orders_alone(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_ready(pilot)
         app.query_one(SegmentList).jump_to(max(app.extras.counts, key=lambda name: app.extras.counts[name]))
-        await settle(pilot)
+        await wait_for(pilot, lambda: len(app.query_one(PreviewPane).rows) > 0)
         app.query_one(PreviewTable).focus()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.story is not None)

@@ -54,6 +54,7 @@ async def _open_customer(pilot) -> None:
     from segtui.tui.screens.customer import CustomerScreen
 
     await wait_ready(pilot)
+    await wait_for(pilot, lambda: len(pilot.app.query_one("PreviewPane").rows) > 2)
     pilot.app.query_one("#preview-table").focus()
     await pilot.press("down", "down", "enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, CustomerScreen) and pilot.app.screen.story is not None)
