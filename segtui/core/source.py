@@ -32,6 +32,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "customers": {
         "customer_id": ID, "created_at": "TIMESTAMP", "country": "VARCHAR", "city": "VARCHAR",
         "birth_date": "DATE", "gender": "VARCHAR", "email_opt_in": "BOOLEAN",
+        # contact columns: exported with the members, never features
+        "email": "VARCHAR", "first_name": "VARCHAR", "last_name": "VARCHAR", "phone": "VARCHAR",
     },
     "order_items": {"order_id": ID, "product_id": ID, "quantity": "DOUBLE", "price": "DOUBLE"},
     "products": {"product_id": ID, "category": "VARCHAR", "price": "DOUBLE", "brand": "VARCHAR"},
