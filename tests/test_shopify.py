@@ -291,6 +291,14 @@ def test_rows_without_a_name_are_counted(tmp_path):
     assert notes[0] == "orders: 1 from 2 rows (first row of each Name); 1 row without a Name left out"
 
 
+def test_more_than_one_currency_is_pointed_out(tmp_path):
+    path = small_export(tmp_path / "orders_export.csv", "Name,Email,Created at,Total,Currency,Lineitem quantity,Lineitem name",
+                        "#1,a@example.com,2026-01-01 10:00:00 +0100,30.00,EUR,1,Hat",
+                        "#2,a@example.com,2026-01-02 10:00:00 +0100,9.00,USD,1,Hat")
+    notes = check_shop(open_source(path)).notes
+    assert "currencies: EUR, USD; totals are summed as written, not converted" in notes
+
+
 def test_the_cache_key_covers_the_sql_that_reads_the_export(shop):
     assert source_fingerprint(shop)["reader"] == shop.known_export.fingerprint()
 
