@@ -47,6 +47,9 @@ def render_check(report: CheckReport) -> Group:
     )
 
     parts = [head, summary, Text(""), tables, Text(""), features, Text("")]
+    if report.source_format:  # a known export: what was read from which of its columns
+        parts[2:2] = [Text(""), Text(f"Read as a {report.source_format}:", style="bold"),
+                      *(Text(f"  {note}") for note in report.notes)]
     if report.problems:
         problems = _table("Data problems", "table", "problem", "rows", "example", right=("rows",))
         for p in report.problems:

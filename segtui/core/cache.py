@@ -125,7 +125,10 @@ def source_fingerprint(shop: Shop) -> dict:
             "present": sorted(shop.tables[name].present),
             "exprs": dict(sorted(shop.tables[name].exprs.items())),
         }
-    return {"files": files, "mapping": mapping, "schema": schema, "id_types": dict(sorted(shop.id_types.items()))}
+    fingerprint = {"files": files, "mapping": mapping, "schema": schema, "id_types": dict(sorted(shop.id_types.items()))}
+    if shop.known_export is not None:  # the SQL that turns a known export into the contract tables
+        fingerprint["reader"] = shop.known_export.fingerprint()
+    return fingerprint
 
 
 def _digest(*parts: object) -> str:

@@ -54,12 +54,16 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     usable: bool = True
     verdict: str = ""
+    source_format: str | None = None  # a known export read without a mapping ("Shopify orders export")
+    notes: list[str] = field(default_factory=list)  # what that reading took from where, one line each
 
     def to_dict(self) -> dict:
         data = asdict(self)
         for problem in data["problems"]:  # a hint only where there is one: the shape stays as it was
             if problem["hint"] is None:
                 del problem["hint"]
+        if self.source_format is None:  # the same for a shop that is no known export
+            del data["source_format"], data["notes"]
         return data
 
 
@@ -223,13 +227,16 @@ def check_shop(shop: Shop) -> CheckReport:
         verdict = "not usable: the orders table is empty"
     else:
         verdict = "not usable: no order has both a customer_id and a readable ordered_at"
-    return CheckReport(
+    report = CheckReport(
         source=str(shop.path), mapping_file=str(shop.mapping_file) if shop.mapping_file else None,
         tables=reports, customers=customers,
         orders_from=_stamp(o_from), orders_to=_stamp(o_to), events_from=_stamp(e_from), events_to=_stamp(e_to),
         features_available=available, features_unavailable=unavailable,
         problems=problems, usable=usable, verdict=verdict,
     )
+    if shop.known_export is not None:  # say what the reading of a known export took from where
+        report.source_format, report.notes = shop.known_export.kind, shop.known_export.notes()
+    return report
 
 
 def _count_customers(shop: Shop) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from segtui.core.shopify import ShopifyExport, find_export
 from segtui.errors import MappingError, SourceError
 from segtui.locations import cache_dir
 
@@ -32,6 +33,8 @@ CONTRACT: dict[str, dict[str, str]] = {
     "customers": {
         "customer_id": ID, "created_at": "TIMESTAMP", "country": "VARCHAR", "city": "VARCHAR",
         "birth_date": "DATE", "gender": "VARCHAR", "email_opt_in": "BOOLEAN",
+        # contact columns: exported with the members, never features
+        "email": "VARCHAR", "first_name": "VARCHAR", "last_name": "VARCHAR", "phone": "VARCHAR",
     },
     "order_items": {"order_id": ID, "product_id": ID, "quantity": "DOUBLE", "price": "DOUBLE"},
     "products": {"product_id": ID, "category": "VARCHAR", "price": "DOUBLE", "brand": "VARCHAR"},
@@ -92,6 +95,7 @@ class Shop:
     mapping_file: Path | None
     id_types: dict[str, str]
     snapshot_dir: Path | None = None  # the private copy opened instead of a locked file
+    known_export: ShopifyExport | None = None  # a known export read without a mapping (core.shopify)
 
     @property
     def name(self) -> str:
@@ -131,7 +135,11 @@ def open_source(
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     try:
-        raw = _attach_raw(con, snapshot_dir / path.name if snapshot_dir else path)
+        source = snapshot_dir / path.name if snapshot_dir else path
+        export = find_export(con, source)  # Shopify's orders export: its files become contract tables
+        raw = _attach_raw(con, source, skip=export.files if export else ())
+        if export is not None:
+            raw = export.add_tables(con, raw)
         if any("read_csv(" in relation for relation, _ in raw.values()):
             _keep_try_casts(con)
         tables, unusable = _resolve_tables(con, raw, spec, path, mapping_path)
@@ -143,7 +151,7 @@ def open_source(
         if snapshot_dir:
             shutil.rmtree(snapshot_dir, ignore_errors=True)
         raise
-    return Shop(path, con, tables, unusable, mapping_path, id_types, snapshot_dir)
+    return Shop(path, con, tables, unusable, mapping_path, id_types, snapshot_dir, known_export=export)
 
 
 def spill_directory() -> str:
@@ -307,11 +315,14 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
     return f"(SELECT {', '.join(casts)} FROM {reader})"
 
 
-def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, tuple[str, str]]:
-    """Make the source's tables reachable; return {lower-case name: (relation SQL, origin)}."""
+def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path, skip=()) -> dict[str, tuple[str, str]]:
+    """Make the source's tables reachable; return {lower-case name: (relation SQL, origin)}.
+    The files in ``skip`` are read by someone else (a known export)."""
+    if path in skip:
+        return {}
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES)
-        if not files:
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FILE_SUFFIXES and p not in skip)
+        if not files and not skip:
             raise SourceError(f"{path} has no .csv or .parquet files; give a DuckDB file or a folder of exports")
         raw: dict[str, tuple[str, str]] = {}
         for file in files:
