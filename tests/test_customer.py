@@ -170,3 +170,15 @@ def test_cli_text_and_errors(shop):
     assert near.count("(misses ") == 5 and near.endswith("more (--json)")  # built-ins are near too
     missing = run_cli("customer", str(shop[0]), "99", "--as-of", AS_OF)
     assert_one_line_error(missing, 1, "no customer 99")
+
+
+def test_contacts_come_from_the_customers_table_when_the_shop_has_them():
+    shop = Path(__file__).parent / "data" / "shopify" / "orders_export.csv"
+    workspace = open_workspace(shop, use_cache=False)
+    try:
+        story = workspace.customer(workspace.con, "ann@example.com")
+    finally:
+        workspace.close()
+    assert story.contacts == {"email": "ann@example.com", "first_name": "Ann", "last_name": "Example",
+                              "phone": "+49 40 7654321"}
+    assert story.to_json()["contacts"]["first_name"] == "Ann"
