@@ -244,6 +244,11 @@ class SegtuiApp(App):
 
     # ------------------------------------------------------------------ layout
 
+    #: Below NARROW columns every screen has the class -narrow (the list and the preview
+    #: shrink). Textual sets it from the resize event's size before the layout; a class set in
+    #: on_resize from App.size came one resize late (120 -> 80 kept the wide sidebar).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
+
     #: Actions on the main view: over another screen (a dialog, a customer's story) they would
     #: act on a view that is not in front, so there they are off and out of the footer.
     MAIN_ACTIONS = frozenset({"open_filter", "edit_segment", "export", "save", "as_of", "refresh", "zoom", "back"})
@@ -277,9 +282,6 @@ class SegtuiApp(App):
         self.query_one(TopBar).show(self.source.name)
         self._start_load(self.requested_as_of, f"Opening {self.source.name}…")
         self.set_interval(SOURCE_POLL, self._poll_source)
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.width < NARROW, "-narrow")
 
     # ------------------------------------------------------------------ loading
 
