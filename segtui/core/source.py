@@ -4,7 +4,8 @@ A shop is a DuckDB file, a folder of CSV/Parquet files (one table per file), or 
 CSV/Parquet file (taken as ``orders``). DuckDB does all the reading: the file is ATTACHed
 READ_ONLY into an in-memory connection, files are read with read_csv/read_parquet views, so
 segtui never holds a write handle on anything of the user's. A mapping file (segtui.toml)
-renames tables and turns columns into SQL expressions over the source table.
+renames tables and turns columns into SQL expressions over the source table. Money written as
+text ('€37,32', '$1,234.56') is read by the notation its column agrees on (core.money).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from segtui.core import money
 from segtui.errors import MappingError, SourceError
 from segtui.locations import cache_dir
 
@@ -75,6 +77,7 @@ class Table:
     raw_columns: dict[str, str]  # raw column name -> DuckDB type
     exprs: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over the raw relation
     problem: str | None = None  # why the table is unusable (missing required column), if it is
+    money: dict[str, money.MoneyReading] = field(default_factory=dict)  # text money columns: how they read
 
     @property
     def present(self) -> set[str]:
@@ -131,6 +134,7 @@ def open_source(
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     try:
+        money.create_macro(con)  # before the mapping's expressions are tried: they may call it
         raw = _attach_raw(con, snapshot_dir / path.name if snapshot_dir else path)
         if any("read_csv(" in relation for relation, _ in raw.values()):
             _keep_try_casts(con)
@@ -409,6 +413,7 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
                 raise SourceError(table.problem)
             unusable[name] = table
             continue
+        table.money = _money_readings(con, table)
         tables[name] = table
     if "orders" not in tables:
         found = ", ".join(sorted(raw)) or "nothing"
@@ -417,6 +422,18 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
             f"{where}: [tables.orders] from = \"<your table>\""
         )
     return tables, unusable
+
+
+def _money_readings(con, table: Table) -> dict[str, money.MoneyReading]:
+    """How each text money column of ``table`` reads (mapped ones too: a mapping that names a
+    text column still wants its '€37,32' read; one that computes a number is not text)."""
+    readings = {}
+    for column in money.MONEY_COLUMNS.get(table.name, ()):
+        if column in table.exprs:
+            reading = money.detect(con, table.relation, table.exprs[column])
+            if reading is not None:
+                readings[column] = reading
+    return readings
 
 
 def _mapped_relation(con, raw, source_name: str, path: Path, where: str, table: str) -> tuple[str, str]:
@@ -457,17 +474,27 @@ def normalised_columns(table: Table, id_types: dict[str, str], with_raw: bool = 
     finds them again by comparing with the raw value (``with_raw`` adds ``raw_<column>``).
     """
     parts = []
-    for column, ctype in CONTRACT[table.name].items():
-        sql_type = id_types[column] if ctype == ID else ctype
-        expr = table.exprs.get(column)
-        if expr is None and table.name == "orders" and column == "order_id":
-            number = "row_number() OVER ()"
-            expr = f"-{number}" if sql_type == "BIGINT" else f"'#' || CAST({number} AS VARCHAR)"
-        value = f"TRY_CAST(({expr}) AS {sql_type})" if expr is not None else f"CAST(NULL AS {sql_type})"
-        parts.append(f"{value} AS {column}")
+    for column in CONTRACT[table.name]:
+        parts.append(f"{column_value(table, column, id_types)} AS {column}")
         if with_raw and column in table.exprs:
-            parts.append(f"({expr}) AS raw_{column}")
+            parts.append(f"({table.exprs[column]}) AS raw_{column}")
     return parts
+
+
+def column_value(table: Table, column: str, id_types: dict[str, str]) -> str:
+    """The SQL of one contract column of the normalised view, over the raw relation."""
+    ctype = CONTRACT[table.name][column]
+    sql_type = id_types[column] if ctype == ID else ctype
+    expr = table.exprs.get(column)
+    if expr is None and table.name == "orders" and column == "order_id":
+        number = "row_number() OVER ()"
+        expr = f"-{number}" if sql_type == "BIGINT" else f"'#' || CAST({number} AS VARCHAR)"
+    if expr is None:
+        return f"CAST(NULL AS {sql_type})"
+    reading = table.money.get(column)
+    if reading is not None and reading.read:
+        expr = money.money_sql(expr, reading.mark)
+    return f"TRY_CAST(({expr}) AS {sql_type})"
 
 
 def _create_view(con, table: Table, id_types: dict[str, str]) -> None:
