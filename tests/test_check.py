@@ -115,7 +115,9 @@ def test_check_cli_prints_the_hint(tmp_path):
     folder = make_csv_folder(tmp_path / "shop", {"orders.csv": "customer_id,ordered_at,total\n10,1767225600,5\n"})
     result = run_cli("check", str(folder))
     text = " ".join(result.stdout.split())
-    assert 'hint: orders.ordered_at looks like epoch seconds: in segtui.toml, [tables.orders] ordered_at = "to_timestamp(ordered_at)"' in text
+    hint = 'orders.ordered_at looks like epoch seconds: in segtui.toml, [tables.orders] ordered_at = "to_timestamp(ordered_at)"'
+    assert text.count(hint) == 1  # in the verdict, as no row is usable: said once, not again as a hint line
+    assert "not usable: no order has a readable ordered_at (orders.ordered_at is column 'ordered_at' in orders.csv" in text
     data = json.loads(run_cli("check", str(folder), "--json").stdout)
     assert data["problems"][0]["hint"].endswith('ordered_at = "to_timestamp(ordered_at)"')
 
