@@ -119,6 +119,26 @@ def test_plain_numbers_need_no_reading_and_are_not_mentioned(tmp_path):
     assert check_shop(open_source(folder)).money == []
 
 
+@pytest.mark.parametrize("written", [["5", "12", "oops"], ["12.50", "n/a"]])
+def test_plain_numbers_with_a_stray_word_keep_their_reading_and_the_word_is_reported(tmp_path, written):
+    folder = shop_folder(tmp_path, written)
+    report = check_shop(open_source(folder))
+    assert report.money == [] and report.usable
+    assert [(p.problem, p.count, p.hint) for p in report.problems] == [("non-numeric total", 1, None)]
+
+
+def test_a_thousands_separator_past_the_sample_of_plain_numbers_gets_the_line_that_reads_it(tmp_path, monkeypatch):
+    """The first rows cast plainly, so nothing is converted; '$1,234.50' further down is NULL,
+    and the hint reads it and every plain value alike."""
+    monkeypatch.setattr(money, "SAMPLE_ROWS", 2)
+    folder = shop_folder(tmp_path, ["12.50", "5", "$1,234.50"])
+    (problem,) = check_shop(open_source(folder)).problems
+    assert problem.hint == ("orders.total is column 'total' in orders.csv, and values like '$1,234.50' have a currency "
+                            "sign or thousands separators: in segtui.toml, [tables.orders] total = \"parse_money(total, '.')\"")
+    follow(problem.hint, folder)
+    assert totals_of(folder) == [12.5, 5.0, 1234.5]
+
+
 def test_a_value_in_another_notation_past_the_sample_is_null_and_reported_not_misread(tmp_path, monkeypatch):
     """Decided from the first rows ('€37,32', '€5,00': decimal comma), the '$1.50' further down
     is not read as 150: it is NULL, counted and shown by check."""

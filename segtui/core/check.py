@@ -185,12 +185,11 @@ def _money_hint(con, table: Table, column: str, example: str) -> str | None:
     if reading is not None and reading.read:
         return None  # the column reads; these few values are written otherwise and stay NULL
     lead = f"{table.name}.{column} is {source_name(table, column)}"
-    if reading is None:  # the sample read plainly; later values are in a notation of their own
-        reading = _reading_of(con, example)
-        if reading is None:
-            return None
-        lead += f", and values like {example!r} are written with a {_MARK_WORDS[reading]}"
-        return _toml_hint(table.name, column, lead, f"parse_money({_plain(table.exprs[column])}, '{reading}')")
+    if reading is None:  # the values read plainly, as decimal points; this one is written otherwise
+        if not _reads_with_point(con, example):
+            return None  # 'n/a', or a decimal comma among decimal points: no one reading serves both
+        lead += f", and values like {example!r} have a currency sign or thousands separators"
+        return _toml_hint(table.name, column, lead, f"parse_money({_plain(table.exprs[column])}, '.')")
     lead += f", and {reading.trouble()}"
     proposal = reading.proposal()
     if proposal is None:
@@ -200,18 +199,9 @@ def _money_hint(con, table: Table, column: str, example: str) -> str | None:
                       f"parse_money({_plain(table.exprs[column])}, '{reading.mark}')")
 
 
-_MARK_WORDS = {",": "decimal comma", ".": "decimal point"}
-
-
-def _reading_of(con, example: str) -> str | None:
-    """The decimal mark one value shows on its own: ',' for '€5,50', '.' for '$1,234.50' (and
-    for '1,234', read as thousands), None for a value that is no amount."""
-    by_dot, by_comma = con.execute(
-        f"SELECT {strict_sql('v', '.')}, {strict_sql('v', ',')} FROM (SELECT CAST(? AS VARCHAR) AS v)", [example]
-    ).fetchone()
-    if by_dot is None and by_comma is None:
-        return None
-    return "," if by_dot is None else "."
+def _reads_with_point(con, example: str) -> bool:
+    """Whether ``example`` reads as an amount with a decimal point ('$1,234.50', '1,234')."""
+    return con.execute(f"SELECT {strict_sql('v', '.')} FROM (SELECT CAST(? AS VARCHAR) AS v)", [example]).fetchone()[0] is not None
 
 
 def source_name(table: Table, column: str) -> str:

@@ -179,7 +179,7 @@ def detect(con: duckdb.DuckDBPyConnection, relation: str, expr: str) -> MoneyRea
     row = con.execute(
         f"WITH sample AS ({sample}), "
         f"readings AS (SELECT v, TRY_CAST(v AS DOUBLE) AS plain, {strict_sql('v', '.')} AS d, {strict_sql('v', ',')} AS c FROM sample) "
-        "SELECT count(*) FILTER (WHERE plain IS NULL), "
+        "SELECT count(*) FILTER (WHERE plain IS NULL), count(plain), "
         f"count(*) FILTER (WHERE d IS NOT NULL AND c IS NULL), {longest} FILTER (WHERE d IS NOT NULL AND c IS NULL), "
         f"count(*) FILTER (WHERE c IS NOT NULL AND d IS NULL), {longest} FILTER (WHERE c IS NOT NULL AND d IS NULL), "
         f"{longest} FILTER (WHERE c <> d), {longest} FILTER (WHERE c = d AND plain IS NULL), "
@@ -187,7 +187,7 @@ def detect(con: duckdb.DuckDBPyConnection, relation: str, expr: str) -> MoneyRea
         f"{longest} FILTER (WHERE plain IS NULL AND d IS NOT NULL), {longest} FILTER (WHERE plain IS NULL AND c IS NOT NULL) "
         "FROM readings"
     ).fetchone()
-    not_plain, only_dot, dot_example, only_comma, comma_example, two_ways, alike, neither, dot_shown, comma_shown = row
+    not_plain, plain, only_dot, dot_example, only_comma, comma_example, two_ways, alike, neither, dot_shown, comma_shown = row
     if not not_plain:
         return None
 
@@ -200,12 +200,16 @@ def detect(con: duckdb.DuckDBPyConnection, relation: str, expr: str) -> MoneyRea
     if only_dot or only_comma or (alike and not two_ways):
         mark = "," if only_comma else "."
         example = comma_shown if mark == "," else dot_shown  # a value that needed the reading shows it best
+        if example is None:
+            return None  # the values that do not cast plainly ('n/a') do not read this way either: nothing to do
         details, decimals = _details(con, sample, mark)
         return MoneyReading("read", mark, example, read_as(mark, example), details=details, decimals=decimals)
     if two_ways:
         by_dot, by_comma = read_as(".", two_ways), read_as(",", two_ways)
         mark = "." if abs(by_dot) >= abs(by_comma) else ","  # money seldom has three decimals: thousands first
         return MoneyReading("ambiguous", mark, two_ways, read_as(mark, two_ways), show_amount(read_as(_flip(mark), two_ways)))
+    if plain:
+        return None  # plain numbers and a few values that are no amount ('n/a'): check reports those
     return MoneyReading("not money", None, neither)
 
 
