@@ -88,6 +88,20 @@ def test_text_money_in_a_duckdb_file_is_read_too(tmp_path):
     assert totals_of(db) == [1234.56, -5.0]
 
 
+def test_an_amount_past_the_csv_sniffers_sample_is_read_in_the_columns_notation(tmp_path):
+    """DuckDB types a CSV column from its first 20,480 rows: all '12.50', so DOUBLE. The
+    '$1234.56' and '1 234.56' after them are the same decimal-point notation, not NULL."""
+    rows = "".join(f"{i},{i % 100},2026-01-01,12.50\n" for i in range(1, 30_001))
+    folder = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "order_id,customer_id,ordered_at,total\n" + rows + "30001,7,2026-01-02,$1234.56\n"
+                      "30002,7,2026-01-02,1 234.56\n30003,7,2026-01-02,n/a\n",
+    })
+    shop = open_source(folder)
+    assert shop.tables["orders"].raw_columns["total"] == "DOUBLE"
+    assert shop.con.execute("SELECT total FROM orders WHERE order_id > 30000 ORDER BY order_id").fetchall() == [
+        (1234.56,), (1234.56,), (None,)]
+
+
 def test_spend_features_sum_the_amounts_read(tmp_path):
     """count goes through the features: 37.32 + 1,234.56 for customer 10, 5.00 for 11."""
     folder = shop_folder(tmp_path, ["€37,32", "€1.234,56", "€5,00"], customers=[10, 10, 11])
