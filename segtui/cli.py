@@ -330,9 +330,14 @@ def open_(
     no_cache: NoCacheOpt = False, snapshot: SnapshotOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
+    from segtui.core.check import require_usable
     from segtui.core.source import open_source
 
-    open_source(source, mapping, snapshot=snapshot).close()  # fail here, in one line, before the screen is taken
+    shop = open_source(source, mapping, snapshot=snapshot)  # fail here, in one line, before the screen is taken
+    try:
+        require_usable(shop)  # the same refusal as `check` and `count`
+    finally:
+        shop.close()
     _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot, use_cache=not no_cache)
 
 

@@ -50,12 +50,14 @@ def render_check(report: CheckReport) -> Group:
     if report.source_format:  # a known export: what was read from which of its columns
         parts[2:2] = [Text(""), Text(f"Read as a {report.source_format}:", style="bold"),
                       *(Text(f"  {note}") for note in report.notes)]
+    if report.money:
+        parts += [Text("Money written as text", style="bold")] + [Text(f"  {note}") for note in report.money] + [Text("")]
     if report.problems:
         problems = _table("Data problems", "table", "problem", "rows", "example", right=("rows",))
         for p in report.problems:
             problems.add_row(p.table, p.problem, f"{p.count:,}", escape(p.example or ""))
         parts += [problems, Text("")]
-        hints = [p.hint for p in report.problems if p.hint]
+        hints = [p.hint for p in report.problems if p.hint and p.hint not in report.verdict]  # said once, in the verdict
         if hints:
             parts += [Text(f"hint: {hint}", style="dim") for hint in hints] + [Text("")]
     else:

@@ -118,7 +118,7 @@ def test_empty_csv_file(tmp_path):
 
 def test_header_only_csv(tmp_path):
     folder = make_csv_folder(tmp_path / "s", {"orders.csv": "customer_id,ordered_at,total\n"})
-    assert_one_line_error(run_cli("count", str(folder), "--where", "orders > 1"), 1, "has no dated orders")
+    assert_one_line_error(run_cli("count", str(folder), "--where", "orders > 1"), 1, "not usable: the orders table is empty")
 
 
 def test_text_totals_that_are_numbers_work(tmp_path):
@@ -133,12 +133,13 @@ def test_totals_that_are_not_numbers(tmp_path):
     folder = make_csv_folder(tmp_path / "s", {"orders.csv": "customer_id,ordered_at,total\n1,2026-01-01,abc\n2,2026-01-02,n/a\n"})
     with unchanged(folder):
         assert_one_line_error(run_cli("count", str(folder), "--where", "orders > 0"), 1,
-                              "orders.total has no readable number")
+                              "not usable: no order has a readable total")
 
 
 def test_dates_that_are_not_dates(tmp_path):
     folder = make_csv_folder(tmp_path / "s", {"orders.csv": "customer_id,ordered_at,total\n1,someday,3\n2,later,4\n"})
-    assert_one_line_error(run_cli("count", str(folder), "--where", "orders > 0"), 1, "has no dated orders")
+    assert_one_line_error(run_cli("count", str(folder), "--where", "orders > 0"), 1,
+                          "not usable: no order has a readable ordered_at")
 
 
 def test_null_customer_ids_are_reported_and_ignored(tmp_path):

@@ -125,6 +125,9 @@ def source_fingerprint(shop: Shop) -> dict:
             "present": sorted(shop.tables[name].present),
             "exprs": dict(sorted(shop.tables[name].exprs.items())),
         }
+        read = {c: r.mark for c, r in sorted(shop.tables[name].money.items()) if r.read}
+        if read:  # '€37,32' read as money changes the view; absent otherwise, so older keys still hold
+            schema[name]["money"] = read
     fingerprint = {"files": files, "mapping": mapping, "schema": schema, "id_types": dict(sorted(shop.id_types.items()))}
     if shop.known_export is not None:  # the SQL that turns a known export into the contract tables
         fingerprint["reader"] = shop.known_export.fingerprint()

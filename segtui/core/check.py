@@ -3,6 +3,9 @@
 Every number comes from one aggregate query per table over the raw and normalised values side
 by side (see ``source.normalised_columns``), so a 10M-row table is scanned once. The report is
 plain data; the CLI renders it with Rich or as JSON.
+
+Whether a shop is usable at all is decided once, by :func:`diagnose`: `check` ends with its
+sentence, and `count`, `open` and every other command refuse with the same one.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from segtui.core.source import CONTRACT, Shop, Table, normalised_columns
+from segtui.core.money import MONEY_COLUMNS, show_amount, strict_sql
+from segtui.core.source import CONTRACT, Shop, Table, column_value, normalised_columns
+from segtui.errors import SourceError
 
 KNOWN_EVENT_TYPES = (
     "page_view", "product_view", "cart_add", "checkout_start",
@@ -26,6 +31,22 @@ class Problem:
     count: int
     example: str | None
     hint: str | None = None  # how to map the column when the example shows what it is
+
+
+@dataclass
+class MoneyNote:
+    """A text money column read in the notation its values agree on."""
+
+    table: str
+    column: str
+    source: str  # the user's name for it: "column 'Betrag' in orders.csv"
+    notation: str  # "decimal comma with '.' for thousands and € sign"
+    example: str | None
+    value: float | None
+
+    def __str__(self) -> str:
+        shown = f" (e.g. {self.example!r} → {show_amount(self.value)})" if self.example is not None else ""
+        return f"{self.table}.{self.column} ({self.source}): read as {self.notation}{shown}"
 
 
 @dataclass
@@ -56,6 +77,7 @@ class CheckReport:
     verdict: str = ""
     source_format: str | None = None  # a known export read without a mapping ("Shopify orders export")
     notes: list[str] = field(default_factory=list)  # what that reading took from where, one line each
+    money: list[MoneyNote] = field(default_factory=list)  # text money columns and how they were read
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -110,7 +132,7 @@ def _problem_rules(table: str, present: set[str]) -> list[tuple[str, str, str]]:
     return rules
 
 
-def _hint(table: Table, label: str, example: str | None) -> str | None:
+def _hint(con, table: Table, label: str, example: str | None) -> str | None:
     """The segtui.toml line that reads a column whose example shows what it is: a timestamp in
     digits (epoch seconds, epoch milliseconds, YYYYMMDD), event types in another case or
     spelling ('PRODUCT_VIEW', 'page-view')."""
@@ -126,7 +148,10 @@ def _hint(table: Table, label: str, example: str | None) -> str | None:
             return None
         return _toml_hint(table.name, "type", f"events.type spells its values like {example!r}", expr)
     if label.startswith("non-numeric ") and label.removeprefix("non-numeric ") in table.exprs:
-        return _number_hint(table, label.removeprefix("non-numeric "), example)
+        column = label.removeprefix("non-numeric ")
+        if column in MONEY_COLUMNS.get(table.name, ()):
+            return _money_hint(con, table, column, example)
+        return _number_hint(table, column, example)
     column = label.removeprefix("unparseable ")
     if column == label or not example.isdigit() or column not in table.exprs:
         return None
@@ -154,6 +179,45 @@ def _number_hint(table: Table, column: str, example: str) -> str | None:
     else:
         return None
     return _toml_hint(table.name, column, f"{table.name}.{column} looks like {what}", expr)
+
+
+def _money_hint(con, table: Table, column: str, example: str) -> str | None:
+    """The one message for a money column that does not read: named as the user's file names
+    it, with why, and the segtui.toml line that reads it (``parse_money``, the SQL segtui uses
+    itself) when there is a reading to propose."""
+    reading = table.money.get(column)
+    if reading is not None and reading.read:
+        return None  # the column reads; these few values are written otherwise and stay NULL
+    lead = f"{table.name}.{column} is {source_name(table, column)}"
+    if reading is None:  # the values read plainly, as decimal points; this one is written otherwise
+        if not _reads_with_point(con, example):
+            return None  # 'n/a', or a decimal comma among decimal points: no one reading serves both
+        lead += f", and values like {example!r} have a currency sign or thousands separators"
+        return _toml_hint(table.name, column, lead, f"parse_money({_plain(table.exprs[column])}, '.')")
+    lead += f", and {reading.trouble()}"
+    proposal = reading.proposal()
+    if proposal is None:
+        return (f"{lead}; map {table.name}.{column} to the column that holds the amounts in segtui.toml: "
+                f"[tables.{table.name}] {column} = \"<column or SQL expression>\"")
+    return _toml_hint(table.name, column, f"{lead}; {proposal}",
+                      f"parse_money({_plain(table.exprs[column])}, '{reading.mark}')")
+
+
+def _reads_with_point(con, example: str) -> bool:
+    """Whether ``example`` reads as an amount with a decimal point ('$1,234.50', '1,234')."""
+    return con.execute(f"SELECT {strict_sql('v', '.')} FROM (SELECT CAST(? AS VARCHAR) AS v)", [example]).fetchone()[0] is not None
+
+
+def source_name(table: Table, column: str) -> str:
+    """How the user knows the source of a contract column: "column 'Betrag' in orders.csv", or
+    the mapping's expression."""
+    expr = table.exprs[column].strip()
+    quoted = re.fullmatch(r'"((?:[^"]|"")*)"', expr)
+    name = quoted.group(1).replace('""', '"') if quoted else expr
+    same = [c for c in table.raw_columns if c == name] or [c for c in table.raw_columns if c.lower() == name.lower()]
+    if same:
+        return f"column {same[0]!r} in {table.origin}"
+    return f"{expr!r} over {table.origin} (from the mapping file)"
 
 
 def _plain(source: str) -> str:
@@ -194,7 +258,7 @@ def check_shop(shop: Shop) -> CheckReport:
                 if count:
                     shown = result[2 + 2 * i]
                     shown = "NULL" if example == "NULL" else _stamp(shown)
-                    problems.append(Problem(name, label, count, shown, _hint(table, label, shown)))
+                    problems.append(Problem(name, label, count, shown, _hint(con, table, label, shown)))
         else:
             rows = con.execute(f"SELECT count(*) FROM {table.relation}").fetchone()[0]
         reports.append(TableReport(name, table.origin, rows, sorted(table.exprs), missing, usable, table.problem))
@@ -215,28 +279,79 @@ def check_shop(shop: Shop) -> CheckReport:
         e_from, e_to = con.execute("SELECT min(occurred_at), max(occurred_at) FROM events").fetchone()
     available, unavailable = _feature_availability(shop)
 
-    valid_orders = con.execute(
-        "SELECT count(*) FROM orders WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL"
-    ).fetchone()[0]
-    usable = valid_orders > 0
+    reason = diagnose(shop)
+    usable = reason is None
     if usable:
+        valid_orders = con.execute(
+            "SELECT count(*) FROM orders WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL"
+        ).fetchone()[0]
         verdict = f"usable: {valid_orders:,} orders from {customers:,} customers"
         if problems:
             verdict += f"; {len(problems)} kind(s) of data problem, rows affected are ignored or counted as noted"
-    elif rows_by_table.get("orders", 0) == 0:
-        verdict = "not usable: the orders table is empty"
     else:
-        verdict = "not usable: no order has both a customer_id and a readable ordered_at"
+        verdict = f"not usable: {reason}"
+    money = [
+        MoneyNote(name, column, source_name(table, column), reading.notation(), reading.example, reading.value)
+        for name, table in shop.tables.items() for column, reading in table.money.items() if reading.read
+    ]
     report = CheckReport(
         source=str(shop.path), mapping_file=str(shop.mapping_file) if shop.mapping_file else None,
         tables=reports, customers=customers,
         orders_from=_stamp(o_from), orders_to=_stamp(o_to), events_from=_stamp(e_from), events_to=_stamp(e_to),
         features_available=available, features_unavailable=unavailable,
-        problems=problems, usable=usable, verdict=verdict,
+        problems=problems, usable=usable, verdict=verdict, money=money,
     )
     if shop.known_export is not None:  # say what the reading of a known export took from where
         report.source_format, report.notes = shop.known_export.kind, shop.known_export.notes()
     return report
+
+
+def diagnose(shop: Shop) -> str | None:
+    """Why nothing can be answered from ``shop``, or None when something can.
+
+    The one diagnosis of the CLI: `check` ends with "not usable: <this>" and exits 1, and every
+    command that builds features (count, open, segments, export...) refuses with the same line.
+    Not usable: no order rows; or a required orders column that reads in no row — customer_id,
+    ordered_at, or total when totals are written but none is a number (all spend would silently
+    be 0). A NULL total alone is an order of 0, as before. The column is named as the user's
+    file names it, with the segtui.toml line that reads it when there is one.
+    """
+    orders = shop.tables["orders"]
+    value = {c: column_value(orders, c, shop.id_types) for c in ("customer_id", "ordered_at", "total")}
+    raw = {c: f"CAST(({orders.exprs[c]}) AS VARCHAR)" for c in ("ordered_at", "total")}
+    rows, dated, customers, dates, written_dates, date_example, totals, written_totals, total_example = shop.con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL), "
+        f"count(customer_id), count(ordered_at), count(raw_ordered_at), min(raw_ordered_at) FILTER (WHERE ordered_at IS NULL), "
+        f"count(total), count(raw_total), min(raw_total) FILTER (WHERE total IS NULL) "
+        f"FROM (SELECT {value['customer_id']} AS customer_id, {value['ordered_at']} AS ordered_at, {value['total']} AS total, "
+        f"{raw['ordered_at']} AS raw_ordered_at, {raw['total']} AS raw_total FROM {orders.relation})"
+    ).fetchone()
+    if rows == 0:
+        return f"the orders table is empty ({orders.origin} has no rows)"
+    reasons = []
+    if customers == 0:
+        reasons.append(f"no order has a customer_id (orders.customer_id is {source_name(orders, 'customer_id')}, empty in every row)")
+    if dates == 0:
+        where = f"orders.ordered_at is {source_name(orders, 'ordered_at')}"
+        if written_dates == 0:
+            reasons.append(f"no order has an ordered_at ({where}, empty in every row)")
+        else:
+            hint = _hint(shop.con, orders, "unparseable ordered_at", date_example)
+            reasons.append(f"no order has a readable ordered_at ({where}, e.g. {date_example!r})" + (f"; {hint}" if hint else ""))
+    if customers and dates and not dated:
+        reasons.append("no order has both a customer_id and a readable ordered_at")
+    if totals == 0 and written_totals:
+        hint = _hint(shop.con, orders, "non-numeric total", total_example)
+        reasons.append(f"no order has a readable total; {hint}" if hint else
+                       f"no order has a readable total (orders.total is {source_name(orders, 'total')}, e.g. {total_example!r})")
+    return "; and ".join(reasons) or None
+
+
+def require_usable(shop: Shop) -> None:
+    """Raise the one-line error of :func:`diagnose` for a shop nothing can be answered from."""
+    reason = diagnose(shop)
+    if reason is not None:
+        raise SourceError(f"not usable: {reason}")
 
 
 def _count_customers(shop: Shop) -> int:

@@ -4,7 +4,8 @@ A shop is a DuckDB file, a folder of CSV/Parquet files (one table per file), or 
 CSV/Parquet file (taken as ``orders``). DuckDB does all the reading: the file is ATTACHed
 READ_ONLY into an in-memory connection, files are read with read_csv/read_parquet views, so
 segtui never holds a write handle on anything of the user's. A mapping file (segtui.toml)
-renames tables and turns columns into SQL expressions over the source table.
+renames tables and turns columns into SQL expressions over the source table. Money written as
+text ('€37,32', '$1,234.56') is read by the notation its column agrees on (core.money).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from segtui.core import money
 from segtui.core.shopify import ShopifyExport, find_export
 from segtui.errors import MappingError, SourceError
 from segtui.locations import cache_dir
@@ -78,6 +80,7 @@ class Table:
     raw_columns: dict[str, str]  # raw column name -> DuckDB type
     exprs: dict[str, str] = field(default_factory=dict)  # contract column -> SQL over the raw relation
     problem: str | None = None  # why the table is unusable (missing required column), if it is
+    money: dict[str, money.MoneyReading] = field(default_factory=dict)  # text money columns: how they read
 
     @property
     def present(self) -> set[str]:
@@ -135,6 +138,7 @@ def open_source(
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
     try:
+        money.create_macro(con)  # before the mapping's expressions are tried: they may call it
         source = snapshot_dir / path.name if snapshot_dir else path
         export = find_export(con, source)  # Shopify's orders export: its files become contract tables
         raw = _attach_raw(con, source, skip=export.files if export else ())
@@ -282,6 +286,8 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
     The sniffer only samples the file, so a bad value past the sample ('n/a' in a number
     column on line 90,000) would fail every query; reading text and casting with TRY_ turns it
     into a NULL that `check` reports. Sniffing once here also spares a re-sniff on every query.
+    A column sniffed as DOUBLE reads a later '1,234.56' or '$5.00' as money with a decimal point
+    (core.money): an export's first 20,000 rows often have no amount over 999.
     """
     if file.stat().st_size == 0:
         raise SourceError(f"{file.name} is empty (0 bytes); export it again or remove it")
@@ -309,6 +315,8 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
             value = f"try_strptime({name}, {quote_str(ts_fmt)})"
         elif ctype == "VARCHAR":
             value = name
+        elif ctype == "DOUBLE":  # decimal points in the sample: '$1,234.56' further down is that notation too
+            value = f"COALESCE(TRY_CAST({name} AS DOUBLE), {money.strict_sql(name, '.')})"  # inline: no macro needed
         else:
             value = f"TRY_CAST({name} AS {ctype})"
         casts.append(f"{value} AS {name}")
@@ -420,6 +428,7 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
                 raise SourceError(table.problem)
             unusable[name] = table
             continue
+        table.money = _money_readings(con, table)
         tables[name] = table
     if "orders" not in tables:
         found = ", ".join(sorted(raw)) or "nothing"
@@ -428,6 +437,18 @@ def _resolve_tables(con, raw, spec, path: Path, mapping_path: Path | None):
             f"{where}: [tables.orders] from = \"<your table>\""
         )
     return tables, unusable
+
+
+def _money_readings(con, table: Table) -> dict[str, money.MoneyReading]:
+    """How each text money column of ``table`` reads (mapped ones too: a mapping that names a
+    text column still wants its '€37,32' read; one that computes a number is not text)."""
+    readings = {}
+    for column in money.MONEY_COLUMNS.get(table.name, ()):
+        if column in table.exprs:
+            reading = money.detect(con, table.relation, table.exprs[column])
+            if reading is not None:
+                readings[column] = reading
+    return readings
 
 
 def _mapped_relation(con, raw, source_name: str, path: Path, where: str, table: str) -> tuple[str, str]:
@@ -468,17 +489,27 @@ def normalised_columns(table: Table, id_types: dict[str, str], with_raw: bool = 
     finds them again by comparing with the raw value (``with_raw`` adds ``raw_<column>``).
     """
     parts = []
-    for column, ctype in CONTRACT[table.name].items():
-        sql_type = id_types[column] if ctype == ID else ctype
-        expr = table.exprs.get(column)
-        if expr is None and table.name == "orders" and column == "order_id":
-            number = "row_number() OVER ()"
-            expr = f"-{number}" if sql_type == "BIGINT" else f"'#' || CAST({number} AS VARCHAR)"
-        value = f"TRY_CAST(({expr}) AS {sql_type})" if expr is not None else f"CAST(NULL AS {sql_type})"
-        parts.append(f"{value} AS {column}")
+    for column in CONTRACT[table.name]:
+        parts.append(f"{column_value(table, column, id_types)} AS {column}")
         if with_raw and column in table.exprs:
-            parts.append(f"({expr}) AS raw_{column}")
+            parts.append(f"({table.exprs[column]}) AS raw_{column}")
     return parts
+
+
+def column_value(table: Table, column: str, id_types: dict[str, str]) -> str:
+    """The SQL of one contract column of the normalised view, over the raw relation."""
+    ctype = CONTRACT[table.name][column]
+    sql_type = id_types[column] if ctype == ID else ctype
+    expr = table.exprs.get(column)
+    if expr is None and table.name == "orders" and column == "order_id":
+        number = "row_number() OVER ()"
+        expr = f"-{number}" if sql_type == "BIGINT" else f"'#' || CAST({number} AS VARCHAR)"
+    if expr is None:
+        return f"CAST(NULL AS {sql_type})"
+    reading = table.money.get(column)
+    if reading is not None and reading.read:
+        expr = money.money_sql(expr, reading.mark)
+    return f"TRY_CAST(({expr}) AS {sql_type})"
 
 
 def _create_view(con, table: Table, id_types: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from typing import Callable
 
 from segtui.core import answers
 from segtui.core.cache import FeatureCache
+from segtui.core.check import require_usable
 from segtui.core.features import FeatureSet, default_as_of
 from segtui.core.features.build import FeatureBuilder
 from segtui.core.filters import referenced_columns
@@ -322,31 +323,19 @@ def resolve_as_of(shop: Shop, as_of: date | None) -> date:
     """The as-of date to use: the given one, else the date of the latest order or event.
 
     An as-of date before every order and event is refused: every feature would be empty and
-    every count 0, which reads as an answer but is a mistake.
+    every count 0, which reads as an answer but is a mistake. A shop nothing can be answered
+    from is refused first, with the sentence `segtui check` ends with (check.diagnose).
     """
+    require_usable(shop)
     latest = default_as_of(shop.con, shop.table_names)
     if latest is None:
         raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
-    _require_readable_totals(shop)
     if as_of is None:
         return latest
     first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
     if first is not None and as_of < first:
         raise SourceError(f"as-of {as_of} is before the first order ({first}); choose a date from {first} to {latest}")
     return as_of
-
-
-def _require_readable_totals(shop: Shop) -> None:
-    """Refuse a shop whose every total is unreadable: all spend features would silently be 0."""
-    if shop.con.execute("SELECT count(total) FROM orders").fetchone()[0]:
-        return
-    orders = shop.tables["orders"]
-    example = shop.con.execute(f"SELECT min(CAST(({orders.exprs['total']}) AS VARCHAR)) FROM {orders.relation}").fetchone()[0]
-    if example is not None:
-        raise SourceError(
-            f"orders.total has no readable number (e.g. {example!r}); map it to a number in segtui.toml, "
-            "e.g. [tables.orders] total = \"TRY_CAST(replace(amount, ',', '.') AS DOUBLE)\""
-        )
 
 
 def _catalog(columns: dict[str, str], shop: Shop, builder: FeatureBuilder, segments_dir: Path) -> SegmentCatalog:
