@@ -211,3 +211,15 @@ def test_locked_database_is_explained(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_quoted_value_past_the_sniffers_sample_is_read(tmp_path):
+    """No quote in the first 25,000 rows, then an RFC 4180 quoted amount: read, not a failure."""
+    lines = ["customer_id,ordered_at,total"] + [f"{i},2026-01-01,10.00" for i in range(25_000)]
+    lines.append('25000,2026-01-02,"1,234.56"')
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shop = open_source(tmp_path / "orders.csv")
+    try:
+        assert shop.con.execute("SELECT count(*), max(total) FROM orders").fetchone() == (25_001, 1234.56)
+    finally:
+        shop.close()

@@ -295,15 +295,23 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
         sniff = con.execute("SELECT * FROM sniff_csv(?)", [str(file)]).fetchone()
     except duckdb.Error as exc:
         raise SourceError(f"cannot read {file.name} as CSV: {_first_line(exc)}") from None
-    delim, quote, escape, _newline, comment, skip, header, columns, date_fmt, ts_fmt = sniff[:10]
+    delim, quote, escape, _newline, _comment, skip, header, columns, date_fmt, ts_fmt = sniff[:10]
 
     def opt(value) -> str:
         return quote_str("" if value in (None, "(empty)") else value)
 
+    # Shop exports have no comment lines: a comment mark the sniffer might guess ('#': Shopify's
+    # order names start with one) would silently drop rows. And a sample with no quotes in it
+    # must still read a quoted "1,234.56" further down, as RFC 4180 writes it, instead of
+    # failing every query.
+    if quote in (None, "", "(empty)"):
+        quote = '"'
+        escape = escape if escape not in (None, "", "(empty)") else '"'
+
     text_columns = "{" + ", ".join(f"{quote_str(c['name'])}: 'VARCHAR'" for c in columns) + "}"
     reader = (
         f"read_csv({quote_str(str(file))}, auto_detect = false, header = {str(bool(header)).lower()}, "
-        f"delim = {opt(delim)}, quote = {opt(quote)}, escape = {opt(escape)}, comment = {opt(comment)}, "
+        f"delim = {opt(delim)}, quote = {opt(quote)}, escape = {opt(escape)}, comment = '', "
         f"skip = {int(skip or 0)}, columns = {text_columns})"
     )
     casts = []
