@@ -98,6 +98,9 @@ async def test_preview_pages_and_sorts(tui_shop):
         await pilot.press("o")
         await settle(pilot)
         assert preview.page_offset == 0 and preview.sort != "total_spent"
+        # the column the rows are ordered by stands right after customer_id, always in view
+        keys = [str(column.key.value) for column in app.query_one(PreviewTable).ordered_columns]
+        assert keys[:2] == ["customer_id", preview.sort]
 
 
 async def test_filter_live_count_typo_and_apply(tui_shop, engine):
@@ -162,6 +165,9 @@ async def test_completion_with_tab_and_edit_segment(tui_shop):
         assert bar.input.value == " ".join(segment.segment.where.split())
         assert f"{app.extras.counts[segment.name]:,} customers" in static_text(app, "#filter-status")
         assert "±0 vs" in static_text(app, "#filter-status")
+        # the cursor is at the end and nothing is selected: typing extends the filter
+        await pilot.press(*" AND orders >= 1")
+        assert bar.input.value == " ".join(segment.segment.where.split()) + " AND orders >= 1"
         await pilot.press("escape")
         assert not bar.display
 
@@ -643,3 +649,29 @@ async def test_the_story_of_a_customer_in_a_shop_of_orders_alone(tmp_path):
         story = app.screen.story
         assert {m.kind for m in story.timeline} == {"order"}
         assert plain(app.screen.query_one("#customer-timeline-status").content).startswith("1–")
+
+
+async def test_the_sidebar_follows_every_resize(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        widths = []
+        for size in ((80, 24), (160, 45), (81, 24), (120, 36)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+            widths.append(app.query_one(SegmentList).outer_size.width)
+        assert widths == [36, 42, 36, 42]
+
+
+async def test_a_filter_matching_no_one_reads_cleanly(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("slash", *"orders > 100000")
+        await wait_for(pilot, lambda: app.query_one(FilterBar).last_good is not None)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.query_one(DetailPane).profile is not None
+                       and app.query_one(DetailPane).profile.customers == 0)
+        text = static_text(app, "#detail-body")
+        assert "no customers of" in text and "match" in text
+        assert not re.search(r"·\s*$", text, re.MULTILINE), text  # no dangling separator

@@ -66,3 +66,19 @@ def test_customer_view_80x24(snap_compare, tui_shop, colour):
 
 def test_customer_view_120x36(snap_compare, tui_shop, colour):
     assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_open_customer)
+
+
+def test_main_view_160x45(snap_compare, tui_shop, colour):
+    assert snap_compare(make_app(tui_shop), terminal_size=(160, 45), run_before=wait_ready)
+
+
+def test_main_view_after_resizes_120_80_160(snap_compare, tui_shop, colour):
+    """Widths follow the size on every resize: the same picture as opening at 160×45."""
+
+    async def run_before(pilot):
+        await wait_ready(pilot)
+        for size in ((80, 24), (160, 45)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot, rounds=1)
+
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=run_before)

@@ -65,6 +65,8 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         origin = "built-in" if seg.builtin else "yours" + (", replaces a built-in" if seg.overrides_builtin else "")
         title.append(f"  {seg.group} · {origin}", style="dim")
     parts.append(title)
+    if profile is not None and state in ("ready", "loading") and not selection.note:
+        parts.append(headline(profile))  # first, so that a short pane (80×24) still shows it
     if selection.segment is not None and selection.segment.segment.description:
         parts.append(Text(selection.segment.segment.description))
     parts.append(Text.assemble(("filter ", "dim"), (selection.expr or "—", "italic")))
@@ -96,8 +98,9 @@ def render_profile(p: Profile, width: int) -> list[RenderableType]:
     shares.add_column(justify="right", no_wrap=True)
     shares.add_row(Text("customers"), Text(bar(p.customer_share, share_width)), Text(percent(p.customer_share)))
     shares.add_row(Text("revenue"), Text(bar(p.revenue_share, share_width)), Text(percent(p.revenue_share)))
-    out.append(Text.assemble((f"{p.customers:,}", "bold"), f" of {p.total_customers:,} customers · ",
-                             _weight(p)))  # fmt: skip
+    weight = _weight(p)
+    if weight:
+        out.append(weight)
     out.append(shares)
 
     stats = Table.grid(padding=(0, 2))
@@ -136,6 +139,14 @@ def render_profile(p: Profile, width: int) -> list[RenderableType]:
         if rows:
             out += [Text(""), Text(heading, style="bold"), _split(rows, p.dist_totals[name], label, bar_width)]
     return out
+
+
+def headline(p: Profile) -> Text:
+    """The selection in one line: how many, their share of customers and of revenue."""
+    if p.customers == 0:
+        return Text.assemble(("no customers", "bold"), (f" of {p.total_customers:,} match", "dim"))
+    return Text.assemble((f"{p.customers:,}", "bold"), " customers (", (percent(p.customer_share), "bold"), ") · ",
+                         (percent(p.revenue_share), "bold"), " of revenue")
 
 
 def _weight(p: Profile) -> Text:

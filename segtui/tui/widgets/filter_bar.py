@@ -48,8 +48,10 @@ class FilterBar(Vertical):
         self.border_title = "filter  (enter apply · tab complete · esc back)"
 
     def compose(self) -> ComposeResult:
+        # select_on_focus off: E pre-fills a segment's filter to extend it (" AND …"); selected,
+        # the first key typed replaced it all
         yield FilterInput(placeholder="e.g. orders >= 3 AND main_device = 'mobile'", id="filter-input",
-                          suggester=FilterSuggester(self.vocabulary))  # fmt: skip
+                          suggester=FilterSuggester(self.vocabulary), select_on_focus=False)  # fmt: skip
         yield Static(id="filter-status")
         yield Static(id="filter-hint")
 

@@ -21,6 +21,14 @@ from segtui.format import cell
 PAGE_SIZE = 100
 
 
+def shown_order(columns: list[str], sort: str) -> list[int]:
+    """Column positions as shown: customer_id first, then the sort column, so that the column
+    the rows are ordered by is always in view however narrow the pane; then the others."""
+    first = [i for i, name in enumerate(columns) if name == "customer_id"]
+    by = [i for i, name in enumerate(columns) if name == sort and i not in first]
+    return first + by + [i for i in range(len(columns)) if i not in first and i not in by]
+
+
 class PreviewTable(DataTable):
     """The table itself; its keys page and sort (the pane holds the state)."""
 
@@ -141,11 +149,13 @@ class PreviewPane(Vertical):
         table = self.query_one(PreviewTable)
         table.clear(columns=True)
         arrow = " ↓" if page.descending else " ↑"
-        for name in page.columns:
+        order = shown_order(page.columns, page.sort)
+        for index in order:
+            name = page.columns[index]
             table.add_column(Text(name + (arrow if name == page.sort else "")), key=name)
         table.add_rows(
-            [Text(cell(v), justify="right" if isinstance(v, (int, float)) and not isinstance(v, bool) else "left")
-             for v in row]
+            [Text(cell(row[i]), justify="right" if isinstance(row[i], (int, float)) and not isinstance(row[i], bool)
+                  else "left") for i in order]
             for row in page.rows
         )  # fmt: skip
         if page.count == 0:
