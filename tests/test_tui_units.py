@@ -39,3 +39,27 @@ def test_bars_and_numbers():
     assert cell(None) == "" and cell(True) == "yes" and cell(1234.5) == "1,234.50"
     assert cell(datetime(2026, 1, 2, 3, 4)) == "2026-01-02"
 
+
+
+def test_one_key_table_feeds_the_bindings_the_palette_and_the_help():
+    """Every key bound anywhere in the explorer is a row of the key table, every row with an
+    action is bound where it says, and the palette's actions exist on the app."""
+    from segtui.tui import keys
+    from segtui.tui.app import SegtuiApp
+    from segtui.tui.screens.customer import CustomerScreen, TimelineTable
+    from segtui.tui.widgets.filter_bar import FilterInput
+    from segtui.tui.widgets.preview import PreviewTable
+    from segtui.tui.widgets.segment_list import SegmentList
+
+    scopes = {"app": SegtuiApp, "segments": SegmentList, "preview": PreviewTable, "filter": FilterInput,
+              "customer": CustomerScreen, "timeline": TimelineTable}
+    table = {(k.scope, k.key, k.action) for k in keys.KEYS if k.action is not None}
+    bound = {(scope, b.key, b.action) for scope, cls in scopes.items() for b in cls.BINDINGS}
+    assert bound == table
+    assert {k.scope for k in keys.KEYS} <= set(scopes) | {"textual"}
+    for label, action, _ in keys.palette():
+        assert callable(getattr(SegtuiApp, f"action_{action}", None)), label
+    shown = [row[0] for row in keys.help_rows()]
+    for k in keys.KEYS:
+        if k.scope != "segments":
+            assert k.shown in shown

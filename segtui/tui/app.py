@@ -54,7 +54,6 @@ from typing import Any, Callable
 import duckdb
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
@@ -63,6 +62,7 @@ from segtui.core.filters import referenced_columns
 from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.errors import SegtuiError
 from segtui.locations import log_file
+from segtui.tui import keys
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
 from segtui.tui.messages import (
@@ -182,18 +182,7 @@ class SegtuiApp(App):
     COMMANDS = App.COMMANDS | {SegtuiCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("slash", "open_filter", "Filter"),
-        Binding("E", "edit_segment", "Edit"),
-        Binding("e", "export", "Export"),
-        Binding("s", "save", "Save"),
-        Binding("a", "as_of", "As-of"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("question_mark", "help", "Help"),
-        Binding("escape", "back", "Back", show=False),
-        Binding("z", "zoom", "Zoom", show=False),
-    ]
+    BINDINGS = keys.bindings("app")
 
     def __init__(
         self,

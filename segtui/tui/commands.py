@@ -12,17 +12,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.markup import escape
 
-#: (label, app action, help)
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Filter: open the filter bar", "open_filter", "compose a filter with a live count (/)"),
-    ("Filter: edit the highlighted segment", "edit_segment", "start from its expression (E)"),
-    ("Export members", "export", "write the shown customers to CSV/Parquet/JSON (e)"),
-    ("Save filter as segment", "save", "write it to your segments folder (s)"),
-    ("As-of date", "as_of", "recompute everything as of another date (a)"),
-    ("Refresh from source", "refresh", "reopen the shop and recompute (r)"),
-    ("Help", "help", "every key (?)"),
-    ("Quit", "quit", "leave segtui (q)"),
-)
+from segtui.tui import keys
+
+#: (label, app action, help), from the one key table
+ACTIONS = keys.palette()
 
 
 class SegtuiCommands(Provider):

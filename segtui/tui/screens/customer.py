@@ -11,7 +11,6 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -19,16 +18,14 @@ from textual.widgets import DataTable, Footer, Static
 
 from segtui.core.customer import NEAR_SHOWN, Story
 from segtui.format import feature, money
+from segtui.tui import keys
 
 #: Timeline rows per page.
 TIMELINE_PAGE = 50
 
 
 class TimelineTable(DataTable):
-    BINDINGS = [
-        Binding("right_square_bracket", "page(1)", "Next page"),
-        Binding("left_square_bracket", "page(-1)", "Prev page"),
-    ]
+    BINDINGS = keys.bindings("timeline")
 
     def action_page(self, step: int) -> None:
         screen = self.screen
@@ -37,7 +34,7 @@ class TimelineTable(DataTable):
 
 
 class CustomerScreen(Screen):
-    BINDINGS = [Binding("escape", "close", "Back")]
+    BINDINGS = keys.bindings("customer")
 
     class StoryWanted(Message):
         """Ask the app for one page of the customer's story."""

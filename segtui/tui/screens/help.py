@@ -1,4 +1,4 @@
-"""Help: every key (from help_data), the filter language's functions and operators."""
+"""Help: every key (from the one key table), the filter language's functions and operators."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from segtui.core.filters import FUNCTIONS, OPERATORS
-from segtui.tui.help_data import KEYS
+from segtui.tui.keys import help_rows
 
 
 class HelpScreen(ModalScreen):
@@ -22,7 +22,7 @@ class HelpScreen(ModalScreen):
         keys = Table.grid(padding=(0, 2))
         keys.add_column(no_wrap=True, style="bold")
         keys.add_column()
-        for key, what, where in KEYS:
+        for key, what, where in help_rows():
             keys.add_row(Text(key), Text.assemble(what, (f"  ({where})", "dim")))
         language = Table.grid(padding=(0, 2))
         language.add_column(no_wrap=True, style="bold")

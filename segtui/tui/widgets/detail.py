@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from segtui.core.answers import Profile
-from segtui.tui.selection import Selection
 from segtui.format import bar, money, number, percent, spark
+from segtui.tui.selection import Selection
 
 WEEKDAYS = {"1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat", "7": "Sun"}
 

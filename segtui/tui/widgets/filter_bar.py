@@ -10,22 +10,18 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from segtui.format import signed
+from segtui.tui import keys
 from segtui.tui.completion import FilterSuggester, Vocabulary, complete
 from segtui.tui.messages import LiveCount
-from segtui.format import signed
 
 
 class FilterInput(Input):
-    BINDINGS = [
-        Binding("enter", "submit", "Apply", show=True),
-        Binding("tab", "accept_completion", "Complete", show=True, priority=True),
-        Binding("escape", "close", "Back", show=True),
-    ]
+    BINDINGS = keys.bindings("filter")
 
     def action_accept_completion(self) -> None:
         """Take the grey suggestion; with none, tab does nothing (focus stays in the bar)."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from segtui.tui.messages import PreviewPage
 from segtui.format import cell
+from segtui.tui import keys
+from segtui.tui.messages import PreviewPage
 
 PAGE_SIZE = 100
 
@@ -32,13 +32,7 @@ def shown_order(columns: list[str], sort: str) -> list[int]:
 class PreviewTable(DataTable):
     """The table itself; its keys page and sort (the pane holds the state)."""
 
-    BINDINGS = [
-        Binding("enter", "select_cursor", "Customer"),
-        Binding("right_square_bracket", "page(1)", "Next page"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
-        Binding("o", "sort_next", "Sort"),
-        Binding("O", "sort_flip", "Flip sort", show=False),
-    ]
+    BINDINGS = keys.bindings("preview")
 
     def action_page(self, step: int) -> None:
         self.pane.turn_page(step)

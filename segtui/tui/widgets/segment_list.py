@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from segtui.core.segments import CompiledSegment, SegmentCounts
+from segtui.tui import keys
 
 
 def option_id(name: str) -> str:
@@ -23,10 +23,7 @@ def option_id(name: str) -> str:
 
 
 class SegmentList(OptionList):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
+    BINDINGS = keys.bindings("segments")
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
