@@ -55,7 +55,7 @@ def _parse_date(value: Optional[str]) -> Optional[date]:
 
 
 AsOfOpt = Annotated[
-    Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD; default: latest data).")
+    Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD, from the first order to the last activity; default: the last activity).")
 ]
 
 
@@ -330,10 +330,9 @@ def open_(
     no_cache: NoCacheOpt = False, snapshot: SnapshotOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
-    from segtui.core.source import open_source
-
-    open_source(source, mapping, snapshot=snapshot).close()  # fail here, in one line, before the screen is taken
-    _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot, use_cache=not no_cache)
+    day = _parse_date(as_of)
+    _check_opens(source, day, mapping, snapshot)
+    _run_explorer(source, day, mapping, segments_dir, snapshot, use_cache=not no_cache)
 
 
 @app.command()
@@ -358,7 +357,22 @@ def demo(
             progress, update = _progress()
             with progress:
                 run_generate(source, customers=customers, seed=seed, progress=update)
-    _run_explorer(source, _parse_date(as_of), None, None)
+    day = _parse_date(as_of)
+    _check_opens(source, day, None, False)
+    _run_explorer(source, day, None, None)
+
+
+def _check_opens(source: Path, as_of: Optional[date], mapping: Optional[Path], snapshot: bool) -> None:
+    """Fail here, in one line, before the explorer takes the screen: a source that does not
+    open, an as-of date outside its data."""
+    from segtui.core.source import open_source
+    from segtui.core.workspace import resolve_as_of
+
+    shop = open_source(source, mapping, snapshot=snapshot)
+    try:
+        resolve_as_of(shop, as_of)
+    finally:
+        shop.close()
 
 
 cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",

@@ -110,6 +110,44 @@ def test_count_errors_are_one_line(shop, args, code, text):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [
+    ["fields"], ["segments"], ["count", "--where", "orders >= 1"], ["open"], ["demo"],
+])
+def test_every_command_refuses_an_as_of_after_the_last_activity(shop, command):
+    """The sample shop runs from 2024-07-01 to 2026-06-30: a later as-of is refused with that
+    range, in one line, before any work (open and demo: before the explorer takes the screen)."""
+    name, *rest = command
+    args = [name, *([] if name == "demo" else [str(shop)]), *rest]
+    result = run_cli(*args, "--as-of", "2030-01-01", timeout=60)
+    assert_one_line_error(result, 1, "as-of 2030-01-01 is after the last activity (2026-06-30); "
+                                     "choose a date from 2024-07-01 to 2026-06-30")
+    assert result.stdout == ""
+
+
+def test_the_last_activity_day_is_an_as_of_and_the_next_is_not(shop):
+    assert run_cli("count", str(shop), "--where", "orders >= 1", "--as-of", AS_OF).returncode == 0
+    assert_one_line_error(run_cli("count", str(shop), "--where", "orders >= 1", "--as-of", "2026-07-01"), 1,
+                          "is after the last activity (2026-06-30)")
+
+
+def test_data_ending_yesterday_opens_today_without_an_as_of(tmp_path):
+    """A shop exported yesterday and read today: the default as-of is its last day, not today's
+    date, so it works; asking for today explicitly is refused until today's data is in."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        f"customer_id,ordered_at,total\n1,{today - timedelta(days=40)} 10:00:00,5\n2,{today - timedelta(days=1)} 09:00:00,7\n"
+    )
+    result = run_cli("count", str(folder), "--where", "orders >= 1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["as_of"] == str(today - timedelta(days=1))
+    assert_one_line_error(run_cli("count", str(folder), "--where", "orders >= 1", "--as-of", str(today)), 1,
+                          f"is after the last activity ({today - timedelta(days=1)})")
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json", ".jsonl"])
 def test_export_each_format_has_every_member(shop, tmp_path, suffix):
     out = tmp_path / f"members{suffix}"

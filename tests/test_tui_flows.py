@@ -265,11 +265,8 @@ async def test_as_of_changes_header_and_counts(tui_shop):
         assert app.ws.as_of == date(2026, 1, 31)
         assert "as of 2026-01-31" in plain(app.query_one(TopBar).content)
         assert dict(app.extras.counts) != before
-        # a date before the first order is refused and the old workspace stays
-        await pilot.press("a")
-        await pilot.pause()
-        app.screen.query_one("#as-of-input").value = "1990-01-01"
-        await pilot.press("enter")
+        # a reload that fails (here a date the dialog would refuse) keeps the old workspace
+        app._as_of_chosen(date(1990, 1, 1))
         await wait_for(pilot, lambda: any("before the first order" in m for m in app.messages))
         assert app.ws.as_of == date(2026, 1, 31)
         assert app.query_one("#body").current == "main"
@@ -279,6 +276,40 @@ async def test_as_of_changes_header_and_counts(tui_shop):
         await pilot.press("r")
         await wait_ready(pilot)
         assert app.ws is not old and app.ws.as_of == date(2026, 1, 31)
+
+
+async def test_as_of_dialog_shows_the_range_and_refuses_dates_outside_it(tui_shop):
+    """The dialog says what the data covers and refuses a date before the first order or after
+    the last activity in place, with the command line's message; no reload starts."""
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        first, last = app.ws.data_range.first, app.ws.data_range.last
+        assert last == date(2026, 6, 30) and first is not None and first < last
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AsOfScreen)
+        assert f"The data runs from {first} to {last}" in static_text(app.screen, "#as-of-range")
+        field = app.screen.query_one("#as-of-input")
+        generation = app._generation
+        for value, says in (
+            ("2030-01-01", f"as-of 2030-01-01 is after the last activity ({last}); choose a date from {first} to {last}"),
+            ("2026-07-01", "is after the last activity (2026-06-30)"),
+            ("1990-01-01", f"as-of 1990-01-01 is before the first order ({first}); choose a date from {first} to {last}"),
+        ):
+            field.value = value
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AsOfScreen)
+            assert says in " ".join(static_text(app.screen, ".dialog-error").split())
+        assert app._generation == generation and app.ws.as_of == date(2026, 6, 30)
+        field.value = str(first)  # the first order's day is fine
+        app.ready.clear()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AsOfScreen)
+        await wait_ready(pilot)
+        assert app.ws.as_of == first
 
 
 async def test_palette_jumps_and_inserts(tui_shop):

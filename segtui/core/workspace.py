@@ -71,6 +71,8 @@ class Workspace:
     segments_dir: Path
     cache: FeatureCache | None = None
     features: FeatureSet | None = None
+    #: The dates an as-of may take in this shop (the explorer's as-of dialog shows and checks it).
+    data_range: DataRange | None = None
     _stores: list[Callable[[object], None]] = field(default_factory=list)
     #: Held while ``customer_features`` or the families change: a build in stages and a
     #: worker's question that needs a family not built yet share one connection.
@@ -309,21 +311,53 @@ class Workspace:
         self.shop.close()
 
 
-def resolve_as_of(shop: Shop, as_of: date | None) -> date:
-    """The as-of date to use: the given one, else the date of the latest order or event.
+@dataclass(frozen=True)
+class DataRange:
+    """The dates an as-of may take: from the first order's date (None: no order with a
+    customer) to the last activity's, the latest order or event (the default as-of)."""
 
-    An as-of date before every order and event is refused: every feature would be empty and
-    every count 0, which reads as an answer but is a mistake.
-    """
+    first: date | None
+    last: date
+
+    def refuse(self, day: date) -> str | None:
+        """Why ``day`` is no as-of date for this data, in one line; None when it is one.
+
+        Before the first order every feature is empty and every count 0; after the last
+        activity every customer ages a day per day with nothing to show for it, so that
+        "no orders since" cannot be told from "not exported yet". Both read as an answer and
+        are a mistake, so both are refused with the range. The default (the last activity)
+        is always inside it: a shop exported yesterday and opened today works without
+        --as-of, and --as-of today is refused until today's data is in.
+        """
+        span = f"from {self.first} to {self.last}" if self.first is not None else f"on or before {self.last}"
+        if self.first is not None and day < self.first:
+            return f"as-of {day} is before the first order ({self.first}); choose a date {span}"
+        if day > self.last:
+            return f"as-of {day} is after the last activity ({self.last}); choose a date {span}"
+        return None
+
+
+def data_range(shop: Shop) -> DataRange:
+    """The shop's :class:`DataRange`; a shop without a single dated order or event is refused."""
     latest = default_as_of(shop.con, shop.table_names)
     if latest is None:
         raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
+    first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
+    return DataRange(first, latest)
+
+
+def resolve_as_of(shop: Shop, as_of: date | None, span: DataRange | None = None) -> date:
+    """The as-of date to use: the given one, else the date of the latest order or event.
+
+    A date outside the data's range is refused (:meth:`DataRange.refuse`).
+    """
+    span = span or data_range(shop)
     _require_readable_totals(shop)
     if as_of is None:
-        return latest
-    first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
-    if first is not None and as_of < first:
-        raise SourceError(f"as-of {as_of} is before the first order ({first}); choose a date from {first} to {latest}")
+        return span.last
+    problem = span.refuse(as_of)
+    if problem is not None:
+        raise SourceError(problem)
     return as_of
 
 
@@ -370,7 +404,8 @@ def open_workspace(
     """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
-        day = resolve_as_of(shop, as_of)
+        span = data_range(shop)
+        day = resolve_as_of(shop, as_of, span)
         builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine)
         cache = FeatureCache(shop, day) if use_cache else None
         builder.cache = cache
@@ -379,7 +414,7 @@ def open_workspace(
             raise SegmentError(f"segments folder not found: {folder}")
         id_type = shop.id_types.get("customer_id", "BIGINT")
         columns = {"customer_id": id_type, **{f.name: f.type for f in builder.available}}
-        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache)
+        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache, data_range=span)
         if fields is not None:
             build_progress = progress
             if use_cache and not store_later and progress is not None:  # room left for the copy

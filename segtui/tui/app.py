@@ -944,7 +944,7 @@ class SegtuiApp(App):
     def action_as_of(self) -> None:
         if self.ws is None:
             return
-        self.push_screen(AsOfScreen(self.ws.as_of), self._as_of_chosen)
+        self.push_screen(AsOfScreen(self.ws.as_of, self.ws.data_range), self._as_of_chosen)
 
     def _as_of_chosen(self, answer) -> None:
         if answer is None:
