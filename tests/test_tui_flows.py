@@ -194,6 +194,16 @@ async def test_export_writes_the_file_and_says_rows(tui_shop, tmp_path, engine):
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen)
         assert "already exists" in static_text(app.screen, ".dialog-error")
+        # stdout is the explorer's own screen; a column typo gets the nearest name
+        app.screen.query_one("#export-path").value = "-"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "is for the command line" in static_text(app.screen, ".dialog-error")
+        app.screen.query_one("#export-path").value = str(tmp_path / "other.csv")
+        app.screen.query_one("#export-columns").value = "orders, total_spnt"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "unknown column 'total_spnt'; did you mean 'total_spent'?" in static_text(app.screen, ".dialog-error")
         await pilot.press("escape")
         assert not isinstance(app.screen, ExportScreen)
 

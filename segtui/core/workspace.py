@@ -22,7 +22,8 @@ from typing import Callable
 
 from segtui.core import answers
 from segtui.core.cache import FeatureCache
-from segtui.core.features import FeatureSet, default_as_of
+from segtui.core.export import Contacts, export_members, pick_columns
+from segtui.core.features import FeatureSet, default_as_of, render
 from segtui.core.features.build import FeatureBuilder
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import (
@@ -33,11 +34,11 @@ from segtui.core.segments import (
     count_where,
     load_segments,
 )
-from segtui.core.source import Shop, open_source
+from segtui.core.source import CONTACT_COLUMNS, Shop, open_source
 from segtui.core.stages import Stage, cost_of, plan_stages
 from segtui.errors import SegmentError, SourceError
 from segtui.locations import user_segments_dir
-from segtui.resources import queries_dir
+from segtui.resources import queries_dir, read_query
 
 Progress = Callable[[str, float], None]
 
@@ -293,6 +294,41 @@ class Workspace:
 
     def _on(self, cursor):
         return self.con if cursor is None else cursor
+
+    @property
+    def contacts(self) -> Contacts | None:
+        """The contact columns of the shop's customers table, for exports; None without any."""
+        table = self.shop.tables.get("customers")
+        present = tuple(c for c in CONTACT_COLUMNS if table is not None and c in table.present)
+        if not present:
+            return None
+        return Contacts(present, render(read_query("export/contacts.sql"), self.as_of))
+
+    @property
+    def export_columns(self) -> list[str]:
+        """What an export can write, in its order: customer_id, the contact columns, every
+        available feature."""
+        contacts = self.contacts.columns if self.contacts is not None else ()
+        return ["customer_id", *contacts, *self.builder.available_names]
+
+    @property
+    def export_unavailable(self) -> dict[str, str]:
+        """Export columns this shop lacks -> what they need, for the message on a --columns name."""
+        missing = {c: f"needs customers.{c}" for c in CONTACT_COLUMNS if c not in self.export_columns}
+        return {**self.builder.unavailable, **missing}
+
+    def check_export_columns(self, columns: list[str] | None) -> None:
+        """Refuse a name that is no export column, before anything is built (ExportError)."""
+        pick_columns(self.export_columns, columns, self.export_unavailable)
+
+    def export(self, sql: str, path, columns: list[str] | None = None, force: bool = False, cursor=None,
+               stream=None, progress: Progress | None = None) -> int:
+        """Write the members of compiled filter SQL to ``path`` (``-``: CSV to ``stream``); return
+        how many. The features the export writes are made first (all of them without ``columns``)."""
+        self.check_export_columns(columns)
+        self.require(None if columns is None else self.fields_of(sql) | set(columns), progress)
+        return export_members(self._on(cursor), sql, path, columns, force, rows_sorted=self.features.rows_sorted,
+                              contacts=self.contacts, stream=stream)
 
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""
