@@ -205,11 +205,19 @@ def test_export_to_stdout_writes_only_csv_there(shop, tmp_path):
     result = run_cli("export", str(shop), "--segment", "Lapsed", "--out", "-", "--as-of", AS_OF, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("customer_id,orders,total_spent,") and len(lines) == n + 1
+    assert lines[0].startswith("customer_id,email,first_name,last_name,phone,orders,total_spent,")
+    assert len(lines) == n + 1
     assert all(line.split(",")[0].isdigit() for line in lines[1:])
     assert [ln for ln in result.stderr.splitlines() if ln.strip()] == [
         f"wrote {n:,} customers (Lapsed, as of {AS_OF}) to stdout"]
     assert list(tmp_path.iterdir()) == []                         # no file named '-'
+
+
+def test_export_to_stdout_names_what_a_shop_lacks(tiny_duckdb):
+    result = run_cli("export", str(tiny_duckdb), "--where", "orders >= 1", "--out", "-", "--columns", "emial")
+    assert_one_line_error(result, 1, "unknown column 'emial' in --columns; did you mean 'email'? "
+                                     "(unavailable for this shop: needs customers.email)")
+    assert result.stdout == ""
 
 
 def test_export_to_a_pipe_closed_early_ends_quietly(shop):
@@ -258,7 +266,7 @@ def test_export_of_a_shop_with_contacts_and_float_noise(tmp_path):
 
 @pytest.mark.parametrize("columns, text", [
     ("total_spnt", "unknown column 'total_spnt' in --columns; did you mean 'total_spent'?"),
-    ("orders,emial", "unknown column 'emial' in --columns; did you mean 'email'? (unavailable for this shop: needs customers.email)"),
+    ("orders,emial", "unknown column 'emial' in --columns; did you mean 'email'?"),
     ("main_os", None),
 ])
 def test_export_columns_typos_get_the_nearest_name(shop, tmp_path, columns, text):

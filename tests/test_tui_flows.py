@@ -204,6 +204,17 @@ async def test_export_writes_the_file_and_says_rows(tui_shop, tmp_path, engine):
         await pilot.press("enter")
         await pilot.pause()
         assert "unknown column 'total_spnt'; did you mean 'total_spent'?" in static_text(app.screen, ".dialog-error")
+        # no columns: customer_id, the contact columns, every feature
+        app.screen.query_one("#export-columns").value = ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+        header = (tmp_path / "other.csv").read_text().splitlines()[0]
+        assert header.startswith("customer_id,email,first_name,last_name,phone,orders,total_spent,")
+        # escape cancels
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, ExportScreen)
 
