@@ -389,13 +389,15 @@ def demo(
 
 def _check_opens(source: Path, as_of: Optional[date], mapping: Optional[Path], snapshot: bool) -> None:
     """Fail here, in one line, before the explorer takes the screen: a source that does not
-    open, an as-of date outside its data."""
+    open, an as-of date outside its data (a scan of the orders and events: only when one is
+    given; the default is always inside)."""
     from segtui.core.source import open_source
     from segtui.core.workspace import resolve_as_of
 
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
-        resolve_as_of(shop, as_of)
+        if as_of is not None:
+            resolve_as_of(shop, as_of)
     finally:
         shop.close()
 

@@ -131,6 +131,17 @@ def test_the_last_activity_day_is_an_as_of_and_the_next_is_not(shop):
                           "is after the last activity (2026-06-30)")
 
 
+def test_the_range_message_without_orders():
+    from datetime import date
+
+    from segtui.core.workspace import DataRange
+
+    span = DataRange(None, date(2026, 3, 5))                 # events only: no first order
+    assert span.refuse(date(2020, 1, 1)) is None
+    assert span.refuse(date(2026, 3, 6)) == ("as-of 2026-03-06 is after the last activity (2026-03-05); "
+                                             "choose a date on or before 2026-03-05")
+
+
 def test_data_ending_yesterday_opens_today_without_an_as_of(tmp_path):
     """A shop exported yesterday and read today: the default as-of is its last day, not today's
     date, so it works; asking for today explicitly is refused until today's data is in."""

@@ -922,6 +922,15 @@ def test_default_as_of():
     assert F.default_as_of(Shop(orders=[]).con, {"orders"}) is None
 
 
+def test_data_dates_run_from_the_first_order_to_the_last_activity():
+    shop = Shop(orders=[order(1, 1, "2024-03-01 10:00"), order(2, 1, "2024-02-10 09:00"), order(3, None, "2024-01-01 10:00")],
+                events=[event(1, "2024-01-05 23:59", "page_view"), event(1, "2024-03-05 23:59", "page_view")])
+    assert F.data_dates(shop.con, shop.tables) == (date(2024, 2, 10), date(2024, 3, 5))   # an event is no order
+    assert F.data_dates(shop.con, {"orders"}) == (date(2024, 2, 10), date(2024, 3, 1))
+    events_only = Shop(orders=[], events=[event(1, "2024-03-05 10:00", "page_view")])
+    assert F.data_dates(events_only.con, events_only.tables) == (None, date(2024, 3, 5))
+
+
 def test_field_stats():
     shop = Shop(orders=[order(1, 1, "2024-03-01 10:00", 10.0, channel="web"),
                         order(2, 2, "2024-03-02 10:00", 30.0, channel="web"),

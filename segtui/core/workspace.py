@@ -23,7 +23,7 @@ from typing import Callable
 from segtui.core import answers
 from segtui.core.cache import FeatureCache
 from segtui.core.export import Contacts, export_members, pick_columns
-from segtui.core.features import FeatureSet, default_as_of, render
+from segtui.core.features import FeatureSet, data_dates, render
 from segtui.core.features.build import FeatureBuilder
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import (
@@ -375,10 +375,9 @@ class DataRange:
 
 def data_range(shop: Shop) -> DataRange:
     """The shop's :class:`DataRange`; a shop without a single dated order or event is refused."""
-    latest = default_as_of(shop.con, shop.table_names)
+    first, latest = data_dates(shop.con, shop.table_names)
     if latest is None:
         raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
-    first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
     return DataRange(first, latest)
 
 
