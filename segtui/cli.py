@@ -1,8 +1,9 @@
 """The command line: arguments, exit codes and output; the engine in segtui.core does the work.
 
 Exit codes (DESIGN): 0 ok, 1 a user or data error shown as one line on stderr, 2 usage,
-130 interrupted, 141 the reader of stdout went away (``| head``), silently. Stdout carries data only; messages and progress go to stderr. Textual is
-imported only by ``open`` and ``demo`` so the headless commands start fast.
+130 interrupted, 141 (silently) the reader of stdout went away, as in ``export --out - | head``.
+Stdout carries data only; messages and progress go to stderr. Textual is imported only by
+``open`` and ``demo`` so the headless commands start fast.
 """
 
 from __future__ import annotations

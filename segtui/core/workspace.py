@@ -322,11 +322,12 @@ class Workspace:
         pick_columns(self.export_columns, columns, self.export_unavailable)
 
     def export(self, sql: str, path, columns: list[str] | None = None, force: bool = False, cursor=None,
-               stream=None, progress: Progress | None = None) -> int:
-        """Write the members of compiled filter SQL to ``path`` (``-``: CSV to ``stream``); return
-        how many. The features the export writes are made first (all of them without ``columns``)."""
+               stream=None) -> int:
+        """Write the members of compiled filter SQL to ``path`` (``-``: CSV to the binary
+        ``stream``); return how many. The features the export writes are made first (all of them
+        without ``columns``): the explorer may still be building in stages."""
         self.check_export_columns(columns)
-        self.require(None if columns is None else self.fields_of(sql) | set(columns), progress)
+        self.require(None if columns is None else self.fields_of(sql) | set(columns))
         return export_members(self._on(cursor), sql, path, columns, force, rows_sorted=self.features.rows_sorted,
                               contacts=self.contacts, stream=stream)
 
