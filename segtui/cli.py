@@ -1,8 +1,9 @@
 """The command line: arguments, exit codes and output; the engine in segtui.core does the work.
 
 Exit codes (DESIGN): 0 ok, 1 a user or data error shown as one line on stderr, 2 usage,
-130 interrupted. Stdout carries data only; messages and progress go to stderr. Textual is
-imported only by ``open`` and ``demo`` so the headless commands start fast.
+130 interrupted, 141 (silently) the reader of stdout went away, as in ``export --out - | head``.
+Stdout carries data only; messages and progress go to stderr. Textual is imported only by
+``open`` and ``demo`` so the headless commands start fast.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _parse_date(value: Optional[str]) -> Optional[date]:
 
 
 AsOfOpt = Annotated[
-    Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD; default: latest data).")
+    Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD, from the first order to the last activity; default: the last activity).")
 ]
 
 
@@ -297,31 +298,56 @@ def count(
 @app.command()
 def export(
     source: SourceArg,
-    out_file: Annotated[Path, typer.Option("--out", help="Target file; the format follows the extension: .csv, .parquet, .json, .jsonl.")],
+    out_file: Annotated[str, typer.Option(
+        "--out", help="Target file; the format follows the extension: .csv, .parquet, .json, .jsonl; - writes CSV to stdout.")],
     where: WhereOpt = None, segment: SegmentOpt = None,
-    columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns (default: every feature).")] = None,
+    columns: Annotated[Optional[str], typer.Option(
+        "--columns", help="Comma-separated columns (default: customer_id, the contact columns, every feature).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
 ) -> None:
-    """Write the members of a filter or segment to a file (temp file, then rename)."""
-    from segtui.core.export import (
-        check_target,
-        export_members,
-        format_options,
-        pick_columns,
-    )
+    """Write the members of a filter or segment to a file (temp file, then rename), or as CSV to stdout."""
+    from segtui.core.export import check_target, format_options, is_stdout
 
-    check_target(out_file.expanduser(), force)  # refuse before the features are built
-    format_options(out_file)
-    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    target = out_file if is_stdout(out_file) else Path(out_file).expanduser()
+    check_target(target, force)  # refuse before the features are built
+    format_options(target)
+    wanted = ([c.strip() for c in columns.split(",") if c.strip()] or None) if columns else None
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=wanted is None) as ws:
         label, sql = _selection(ws, where, segment)
+        ws.check_export_columns(wanted)  # a typo: before any build
         if wanted is not None:
-            pick_columns(["customer_id", *ws.builder.available_names], wanted)  # a typo: before any build
             _require(ws, ws.fields_of(sql) | set(wanted))
-        n = export_members(ws.con, sql, out_file, wanted, force, rows_sorted=ws.features.rows_sorted)
-        err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {out_file}", markup=False)
+        if is_stdout(target):
+            sys.stdout.flush()
+            try:
+                n = ws.export(sql, target, wanted, stream=sys.stdout.buffer)
+            except BrokenPipeError:  # the reader stopped early (| head): nothing more to say
+                _stdout_closed()  # now, so that a fresh build is still saved to the cache on the way out
+                raise typer.Exit(PIPE_CLOSED) from None
+        else:
+            n = ws.export(sql, target, wanted, force)
+        where_to = "stdout" if is_stdout(target) else str(target)
+        err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {where_to}", markup=False)
+
+
+#: The exit code when the reader of stdout went away (``| head``): 128 + SIGPIPE, as a shell
+#: reports a command that a closed pipe ended.
+PIPE_CLOSED = 141
+
+
+def _stdout_closed() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that nothing else (a flush of
+    what is still buffered, at the latest when Python exits) meets the broken pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 @app.command("open")
@@ -330,15 +356,9 @@ def open_(
     no_cache: NoCacheOpt = False, snapshot: SnapshotOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
-    from segtui.core.check import require_usable
-    from segtui.core.source import open_source
-
-    shop = open_source(source, mapping, snapshot=snapshot)  # fail here, in one line, before the screen is taken
-    try:
-        require_usable(shop)  # the same refusal as `check` and `count`
-    finally:
-        shop.close()
-    _run_explorer(source, _parse_date(as_of), mapping, segments_dir, snapshot, use_cache=not no_cache)
+    day = _parse_date(as_of)
+    _check_opens(source, day, mapping, snapshot)
+    _run_explorer(source, day, mapping, segments_dir, snapshot, use_cache=not no_cache)
 
 
 @app.command()
@@ -363,7 +383,27 @@ def demo(
             progress, update = _progress()
             with progress:
                 run_generate(source, customers=customers, seed=seed, progress=update)
-    _run_explorer(source, _parse_date(as_of), None, None)
+    day = _parse_date(as_of)
+    _check_opens(source, day, None, False)
+    _run_explorer(source, day, None, None)
+
+
+def _check_opens(source: Path, as_of: Optional[date], mapping: Optional[Path], snapshot: bool) -> None:
+    """Fail here, in one line, before the explorer takes the screen: a source that does not
+    open, a shop nothing can be answered from (the refusal `check` and `count` give), an as-of
+    date outside its data (a scan of the orders and events: only when one is given; the
+    default is always inside)."""
+    from segtui.core.check import require_usable
+    from segtui.core.source import open_source
+    from segtui.core.workspace import resolve_as_of
+
+    shop = open_source(source, mapping, snapshot=snapshot)
+    try:
+        require_usable(shop)
+        if as_of is not None:
+            resolve_as_of(shop, as_of)
+    finally:
+        shop.close()
 
 
 @app.command()
@@ -473,6 +513,10 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="segtui", standalone_mode=False)
         if code == 130:  # typer turns Ctrl+C into a silent exit code
             err.print("segtui: interrupted", markup=False)
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's own flush at exit
+    except BrokenPipeError:  # the reader of stdout stopped early (| head): nothing more to say
+        _stdout_closed()
+        code = PIPE_CLOSED
     except SegtuiError as exc:
         err.print(f"segtui: error: {exc}", markup=False)
         code = exc.exit_code

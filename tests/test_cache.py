@@ -355,7 +355,8 @@ def test_an_unwritable_cache_is_not_an_error(shop, builds, monkeypatch, tmp_path
 
 def test_the_cache_stays_out_of_the_shop_and_bounded(tmp_path, builds, monkeypatch):
     folder = make_csv_folder(tmp_path / "csv", {
-        "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-05 10:00:00,20\n2,11,2026-02-01 10:00:00,5\n",
+        "orders.csv": "order_id,customer_id,ordered_at,total\n1,10,2026-01-05 10:00:00,20\n2,11,2026-02-01 10:00:00,5\n"
+                      "3,12,2026-02-05 10:00:00,8\n",    # the last activity: as-of dates up to it
     })
     digest = tree_digest(folder)
     snapshot(folder, as_of=date(2026, 1, 31))

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import assert_one_line_error, run_cli, tree_digest
+from conftest import assert_one_line_error, make_csv_folder, run_cli, tree_digest
 from segtui.resources import sample_data_dir
 
 AS_OF = "2026-06-30"
@@ -110,6 +110,56 @@ def test_count_errors_are_one_line(shop, args, code, text):
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [
+    ["fields"], ["segments"], ["count", "--where", "orders >= 1"], ["export", "--where", "orders >= 1", "--out", "-"],
+    ["open"], ["demo"],
+])
+def test_every_command_refuses_an_as_of_after_the_last_activity(shop, command):
+    """The sample shop runs from 2024-07-01 to 2026-06-30: a later as-of is refused with that
+    range, in one line, before any work (open and demo: before the explorer takes the screen)."""
+    name, *rest = command
+    args = [name, *([] if name == "demo" else [str(shop)]), *rest]
+    result = run_cli(*args, "--as-of", "2030-01-01", timeout=60)
+    assert_one_line_error(result, 1, "as-of 2030-01-01 is after the last activity (2026-06-30); "
+                                     "choose a date from 2024-07-01 to 2026-06-30")
+    assert result.stdout == ""
+
+
+def test_the_last_activity_day_is_an_as_of_and_the_next_is_not(shop):
+    assert run_cli("count", str(shop), "--where", "orders >= 1", "--as-of", AS_OF).returncode == 0
+    assert_one_line_error(run_cli("count", str(shop), "--where", "orders >= 1", "--as-of", "2026-07-01"), 1,
+                          "is after the last activity (2026-06-30)")
+
+
+def test_the_range_message_without_orders():
+    from datetime import date
+
+    from segtui.core.workspace import DataRange
+
+    span = DataRange(None, date(2026, 3, 5))                 # events only: no first order
+    assert span.refuse(date(2020, 1, 1)) is None
+    assert span.refuse(date(2026, 3, 6)) == ("as-of 2026-03-06 is after the last activity (2026-03-05); "
+                                             "choose a date on or before 2026-03-05")
+
+
+def test_data_ending_yesterday_opens_today_without_an_as_of(tmp_path):
+    """A shop exported yesterday and read today: the default as-of is its last day, not today's
+    date, so it works; asking for today explicitly is refused until today's data is in."""
+    from datetime import date, timedelta
+
+    today = date.today()
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        f"customer_id,ordered_at,total\n1,{today - timedelta(days=40)} 10:00:00,5\n2,{today - timedelta(days=1)} 09:00:00,7\n"
+    )
+    result = run_cli("count", str(folder), "--where", "orders >= 1", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["as_of"] == str(today - timedelta(days=1))
+    assert_one_line_error(run_cli("count", str(folder), "--where", "orders >= 1", "--as-of", str(today)), 1,
+                          f"is after the last activity ({today - timedelta(days=1)})")
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json", ".jsonl"])
 def test_export_each_format_has_every_member(shop, tmp_path, suffix):
     out = tmp_path / f"members{suffix}"
@@ -159,6 +209,84 @@ def test_export_unknown_column(shop, tmp_path):
     result = run_cli("export", str(shop), "--where", "orders > 1", "--out", str(tmp_path / "o.csv"), "--columns", "ordrs")
     assert_one_line_error(result, 1, "unknown column 'ordrs' in --columns; did you mean 'orders'?")
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_export_to_stdout_writes_only_csv_there(shop, tmp_path):
+    n = int(run_cli("count", str(shop), "--segment", "Lapsed", "--as-of", AS_OF).stdout)
+    result = run_cli("export", str(shop), "--segment", "Lapsed", "--out", "-", "--as-of", AS_OF, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("customer_id,email,first_name,last_name,phone,orders,total_spent,")
+    assert len(lines) == n + 1
+    assert all(line.split(",")[0].isdigit() for line in lines[1:])
+    assert [ln for ln in result.stderr.splitlines() if ln.strip()] == [
+        f"wrote {n:,} customers (Lapsed, as of {AS_OF}) to stdout"]
+    assert list(tmp_path.iterdir()) == []                         # no file named '-'
+
+
+def test_export_to_stdout_names_what_a_shop_lacks(tiny_duckdb):
+    result = run_cli("export", str(tiny_duckdb), "--where", "orders >= 1", "--out", "-", "--columns", "emial")
+    assert_one_line_error(result, 1, "unknown column 'emial' in --columns; did you mean 'email'? "
+                                     "(unavailable for this shop: needs customers.email)")
+    assert result.stdout == ""
+
+
+def test_export_to_a_pipe_closed_early_ends_quietly(shop):
+    """`segtui export ... --out - | head`: the reader goes after a few bytes; segtui stops
+    without a traceback or message, with the exit code of a command a closed pipe ended."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-m", "segtui.cli", "export", str(shop), "--where", "orders >= 0",
+                              "--out", "-", "--as-of", AS_OF], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.read(100).startswith(b"customer_id,")
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert stderr == ""
+
+
+def test_export_of_a_shop_with_contacts_and_float_noise(tmp_path):
+    """A hand-made shop: contact columns come right after customer_id with their text intact;
+    total_spent is exact (0.1 + 0.2 and four totals adding up to 2522.7099999999996 in
+    doubles); averages are rounded to the cent and ratios to 4 decimals in the CSV."""
+    folder = make_csv_folder(tmp_path / "shop", {
+        "orders.csv": "order_id,customer_id,ordered_at,total\n"
+                      "1,1,2026-01-05 10:00:00,0.1\n2,1,2026-01-06 10:00:00,0.2\n"
+                      "3,2,2026-01-07 10:00:00,482.19\n4,2,2026-01-08 10:00:00,720.32\n"
+                      "5,2,2026-01-09 10:00:00,885.06\n6,2,2026-01-21 10:00:00,435.14\n",
+        "customers.csv": "customer_id,email,first_name,last_name,phone\n"
+                         '1,ana@example.com,Ana,"Müller, Jr.",0049170123456\n2,bo@example.com,Bo,Lee,+442079460000\n',
+    })
+    columns = "email,first_name,last_name,phone,total_spent,avg_order_value,overdue_ratio"
+    result = run_cli("export", str(folder), "--where", "orders >= 1", "--out", "-", "--columns", columns)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "customer_id,email,first_name,last_name,phone,total_spent,avg_order_value,overdue_ratio",
+        '1,ana@example.com,Ana,"Müller, Jr.",0049170123456,0.3,0.15,15.0',
+        "2,bo@example.com,Bo,Lee,+442079460000,2522.71,630.68,0.0",
+    ]
+    every = run_cli("export", str(folder), "--where", "orders >= 1", "--out", "-").stdout.splitlines()
+    assert every[0].startswith("customer_id,email,first_name,last_name,phone,orders,total_spent,avg_order_value,")
+    header = every[0].split(",")
+    ratio = header.index("avg_days_between_orders")
+    assert every[2].split(",")[ratio] == "4.6667"                  # 14 days / 3, rounded in the CSV
+    assert_one_line_error(run_cli("count", str(folder), "--where", "email = 'ana@example.com'"), 1,
+                          "unknown field 'email'")                   # contacts are not in the filter language
+
+
+@pytest.mark.parametrize("columns, text", [
+    ("total_spnt", "unknown column 'total_spnt' in --columns; did you mean 'total_spent'?"),
+    ("orders,emial", "unknown column 'emial' in --columns; did you mean 'email'?"),
+    ("main_os", None),
+])
+def test_export_columns_typos_get_the_nearest_name(shop, tmp_path, columns, text):
+    result = run_cli("export", str(shop), "--where", "orders > 1", "--out", "-", "--columns", columns, "--as-of", AS_OF)
+    if text is None:   # the sample shop has events: main_os is a column
+        assert result.returncode == 0 and result.stdout.startswith("customer_id,main_os\n")
+        return
+    assert_one_line_error(result, 1, text)
+    assert result.stdout == ""
 
 
 def test_fields_json_has_stats_and_availability(shop):

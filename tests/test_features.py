@@ -173,6 +173,25 @@ def test_core_features_by_hand():
     assert rows[1]["spend_percentile"] == 100.0
 
 
+def test_total_spent_is_exact_to_the_cent():
+    """Doubles added up leave noise in the last bits (0.1 + 0.2 = 0.30000000000000004; these four
+    totals add up to 2522.7099999999996): total_spent is the sum rounded to the cent, so equal
+    spends are equal (one spend_percentile), and averages are taken of that sum."""
+    shop = Shop(orders=[
+        order(1, 1, "2024-03-01 10:00", 0.1),
+        order(2, 1, "2024-03-02 10:00", 0.2),
+        order(3, 2, "2024-03-01 10:00", 0.3),
+        *[order(10 + i, 3, f"2024-03-0{i + 1} 10:00", total) for i, total in enumerate((482.19, 720.32, 885.06, 435.14))],
+        order(20, 4, "2024-03-01 10:00", 2522.71),
+    ])
+    rows = shop.features()
+    assert repr(rows[1]["total_spent"]) == "0.3" and rows[1]["avg_order_value"] == 0.15
+    assert repr(rows[3]["total_spent"]) == "2522.71" and rows[3]["total_spent"] == rows[4]["total_spent"]
+    assert rows[1]["spend_percentile"] == rows[2]["spend_percentile"]
+    assert rows[3]["spend_percentile"] == rows[4]["spend_percentile"] == pytest.approx(200 / 3)  # tied
+    assert rows[3]["avg_order_value"] == 2522.71 / 4     # full precision: rounded only on the way out
+
+
 def test_rows_of_one_order_id_are_one_order():
     shop = Shop(orders=[
         order(70, 7, "2024-03-01 11:00", 7.0),
@@ -901,6 +920,15 @@ def test_default_as_of():
     assert F.default_as_of(shop.con, shop.tables) == date(2024, 3, 5)
     assert F.default_as_of(shop.con, {"orders"}) == date(2024, 3, 1)
     assert F.default_as_of(Shop(orders=[]).con, {"orders"}) is None
+
+
+def test_data_dates_run_from_the_first_order_to_the_last_activity():
+    shop = Shop(orders=[order(1, 1, "2024-03-01 10:00"), order(2, 1, "2024-02-10 09:00"), order(3, None, "2024-01-01 10:00")],
+                events=[event(1, "2024-01-05 23:59", "page_view"), event(1, "2024-03-05 23:59", "page_view")])
+    assert F.data_dates(shop.con, shop.tables) == (date(2024, 2, 10), date(2024, 3, 5))   # an event is no order
+    assert F.data_dates(shop.con, {"orders"}) == (date(2024, 2, 10), date(2024, 3, 1))
+    events_only = Shop(orders=[], events=[event(1, "2024-03-05 10:00", "page_view")])
+    assert F.data_dates(events_only.con, events_only.tables) == (None, date(2024, 3, 5))
 
 
 def test_field_stats():

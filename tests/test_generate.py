@@ -26,7 +26,8 @@ SHOP_CUSTOMERS = 2000
 
 EXPECTED_COLUMNS = {
     "orders": ["order_id", "customer_id", "ordered_at", "total", "discount", "channel", "device", "payment_method"],
-    "customers": ["customer_id", "created_at", "country", "city", "birth_date", "gender", "email_opt_in"],
+    "customers": ["customer_id", "created_at", "country", "city", "birth_date", "gender", "email_opt_in",
+                  "email", "first_name", "last_name", "phone"],
     "order_items": ["order_id", "product_id", "quantity", "price"],
     "products": ["product_id", "category", "price", "brand"],
     "events": ["customer_id", "occurred_at", "type", "product_id", "device", "os", "session_id"],
@@ -111,6 +112,16 @@ def test_value_domains(con):
     assert {r[0] for r in con.execute("SELECT DISTINCT os FROM events").fetchall()} == {"iOS", "Android", "Windows", "macOS"}
     assert {r[0] for r in con.execute("SELECT DISTINCT kind FROM reviews").fetchall()} == {"review", "complaint", "nps"}
     assert con.execute("SELECT min(rating), max(rating) FROM reviews").fetchone() == (1, 5)
+
+
+def test_contact_columns_look_like_a_customer_list(con):
+    emails, distinct, reserved, names, phones = con.execute("""
+        SELECT count(email), count(DISTINCT email), count_if(regexp_matches(email, '^[a-z.]+\\.[0-9]+@example\\.(com|org)$')),
+               count_if(first_name IS NOT NULL AND last_name IS NOT NULL), count(phone)
+        FROM customers""").fetchone()
+    assert emails == distinct == reserved == names == SHOP_CUSTOMERS
+    assert 0.6 < phones / SHOP_CUSTOMERS < 0.8
+    assert con.execute("SELECT count_if(NOT regexp_matches(phone, '^\\+[0-9]{2} [0-9]{3} [0-9]{7}$')) FROM customers").fetchone()[0] == 0
 
 
 def test_no_timestamp_after_the_end_date(con):

@@ -35,6 +35,7 @@ def test_wheel_ships_queries_and_sample_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("segtui/queries/features/") and n.endswith(".sql") for n in names)
     assert any(n.startswith("segtui/queries/segments/") and n.endswith(".sql") for n in names)
+    assert "segtui/queries/export/contacts.sql" in names
     assert any(n.startswith("segtui/sample_data/") and n.endswith(".parquet") for n in names)
 
 

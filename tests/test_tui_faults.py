@@ -292,9 +292,9 @@ async def test_export_refusals_are_inline_then_a_good_path_works(db_shop, tmp_pa
 
 async def test_export_failing_in_the_worker(db_shop, tmp_path, monkeypatch):
     """The folder vanishes between the dialog's check and the write (a USB stick pulled out)."""
-    import segtui.tui.app as app_module
+    import segtui.core.workspace as engine  # the engine the explorer asks to export
 
-    real_export = app_module.export_members
+    real_export = engine.export_members
     target_folder = tmp_path / "stick"
     target_folder.mkdir()
 
@@ -302,7 +302,7 @@ async def test_export_failing_in_the_worker(db_shop, tmp_path, monkeypatch):
         shutil.rmtree(target_folder, ignore_errors=True)
         return real_export(con, where_sql, path, *args, **kwargs)
 
-    monkeypatch.setattr(app_module, "export_members", export_after_unplug)
+    monkeypatch.setattr(engine, "export_members", export_after_unplug)
     app = watched(db_shop)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_ready(pilot)
@@ -312,7 +312,7 @@ async def test_export_failing_in_the_worker(db_shop, tmp_path, monkeypatch):
         failures = errors(app)
         assert len(failures) == 1 and "does not exist" in one_line(failures[0]), failures
         assert not target_folder.exists()
-        monkeypatch.setattr(app_module, "export_members", real_export)
+        monkeypatch.setattr(engine, "export_members", real_export)
         await still_usable(app, pilot)
         good = tmp_path / "second.csv"
         await open_export(app, pilot, good)
@@ -444,7 +444,7 @@ async def test_export_and_save_worker_errors(db_shop, tmp_path, monkeypatch):
     app = watched(db_shop, segments_dir=segments)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(pilot)
-        monkeypatch.setattr(app_module, "export_members", boom)
+        monkeypatch.setattr("segtui.core.workspace.export_members", boom)  # the engine the explorer asks
         monkeypatch.setattr(app_module, "save_segment", boom)
         target = tmp_path / "members.csv"
         await open_export(app, pilot, target)

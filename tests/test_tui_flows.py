@@ -201,6 +201,27 @@ async def test_export_writes_the_file_and_says_rows(tui_shop, tmp_path, engine):
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen)
         assert "already exists" in static_text(app.screen, ".dialog-error")
+        # stdout is the explorer's own screen; a column typo gets the nearest name
+        app.screen.query_one("#export-path").value = "-"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "is for the command line" in static_text(app.screen, ".dialog-error")
+        app.screen.query_one("#export-path").value = str(tmp_path / "other.csv")
+        app.screen.query_one("#export-columns").value = "orders, total_spnt"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "unknown column 'total_spnt'; did you mean 'total_spent'?" in static_text(app.screen, ".dialog-error")
+        # no columns: customer_id, the contact columns, every feature
+        app.screen.query_one("#export-columns").value = ""
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, ExportScreen)
+        header = (tmp_path / "other.csv").read_text().splitlines()[0]
+        assert header.startswith("customer_id,email,first_name,last_name,phone,orders,total_spent,")
+        # escape cancels
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
         await pilot.press("escape")
         assert not isinstance(app.screen, ExportScreen)
 
@@ -272,11 +293,8 @@ async def test_as_of_changes_header_and_counts(tui_shop):
         assert app.ws.as_of == date(2026, 1, 31)
         assert "as of 2026-01-31" in plain(app.query_one(TopBar).content)
         assert dict(app.extras.counts) != before
-        # a date before the first order is refused and the old workspace stays
-        await pilot.press("a")
-        await pilot.pause()
-        app.screen.query_one("#as-of-input").value = "1990-01-01"
-        await pilot.press("enter")
+        # a reload that fails (here a date the dialog would refuse) keeps the old workspace
+        app._as_of_chosen(date(1990, 1, 1))
         await wait_for(pilot, lambda: any("before the first order" in m for m in app.messages))
         assert app.ws.as_of == date(2026, 1, 31)
         assert app.query_one("#body").current == "main"
@@ -286,6 +304,40 @@ async def test_as_of_changes_header_and_counts(tui_shop):
         await pilot.press("r")
         await wait_ready(pilot)
         assert app.ws is not old and app.ws.as_of == date(2026, 1, 31)
+
+
+async def test_as_of_dialog_shows_the_range_and_refuses_dates_outside_it(tui_shop):
+    """The dialog says what the data covers and refuses a date before the first order or after
+    the last activity in place, with the command line's message; no reload starts."""
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        first, last = app.ws.data_range.first, app.ws.data_range.last
+        assert last == date(2026, 6, 30) and first is not None and first < last
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AsOfScreen)
+        assert f"The data runs from {first} to {last}" in static_text(app.screen, "#as-of-range")
+        field = app.screen.query_one("#as-of-input")
+        generation = app._generation
+        for value, says in (
+            ("2030-01-01", f"as-of 2030-01-01 is after the last activity ({last}); choose a date from {first} to {last}"),
+            ("2026-07-01", "is after the last activity (2026-06-30)"),
+            ("1990-01-01", f"as-of 1990-01-01 is before the first order ({first}); choose a date from {first} to {last}"),
+        ):
+            field.value = value
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AsOfScreen)
+            assert says in " ".join(static_text(app.screen, ".dialog-error").split())
+        assert app._generation == generation and app.ws.as_of == date(2026, 6, 30)
+        field.value = str(first)  # the first order's day is fine
+        app.ready.clear()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AsOfScreen)
+        await wait_ready(pilot)
+        assert app.ws.as_of == first
 
 
 async def test_palette_jumps_and_inserts(tui_shop):

@@ -9,6 +9,7 @@
 --                             (buyer, order) pair into one 10M-entry table; a row without an
 --                             order_id (NULL, or a value that did not parse) is an order of
 --                             its own, as every row is when the column is absent
+--   total_spent             = SUM(total) rounded to the cent (see core.sql)
 --   avg_days_between_orders = (days between first and last order dates) / (orders - 1)
 --   overdue_ratio           = days_since_last_order / avg_days_between_orders
 --   spend_percentile        = 100 * PERCENT_RANK() over total_spent among buyers: the share of
@@ -29,7 +30,7 @@ WITH per_customer AS (
         COUNT(order_id) AS order_id_rows,
         order_ids + COUNT(*) - order_id_rows AS orders,  -- a row without an id: one order
         count_if(days_ago < 365) AS order_rows_365d,
-        SUM(total) AS total_spent,
+        ROUND(SUM(total), 2) AS total_spent,  -- to the cent: no float noise from the adding
         MIN(ordered_at) AS first_order_at,
         MAX(ordered_at) AS last_order_at
     FROM orders_asof

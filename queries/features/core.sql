@@ -4,6 +4,11 @@
 --   orders                  = distinct order_id (an order may span several rows); a row
 --                             without an order_id (NULL, or a value that did not parse) is an
 --                             order of its own, as every row is when the column is absent
+--   total_spent             = SUM(total) rounded to the cent: doubles added up carry noise in
+--                             their last bits (0.1 + 0.2 = 0.30000000000000004) that also
+--                             depends on the order of adding; a sum of cent amounts is never
+--                             near a half cent, so ROUND(.., 2) is exact, and the same on Spark
+--                             (HALF_UP) as on DuckDB (half away from zero)
 --   avg_days_between_orders = (days between first and last order dates) / (orders - 1)
 --   overdue_ratio           = days_since_last_order / avg_days_between_orders
 --   spend_percentile        = 100 * PERCENT_RANK() over total_spent among buyers: the share of
@@ -17,7 +22,7 @@
 -- field: orders BIGINT [orders] fill=0: Number of distinct orders placed on or before the as-of
 --     date (0 if none).
 -- field: total_spent DOUBLE [money] fill=0: Sum of the order totals on or before the as-of date,
---     refunds (negative totals) included and a missing total counted as 0.
+--     rounded to the cent, refunds (negative totals) included and a missing total counted as 0.
 -- field: avg_order_value DOUBLE [money]: total_spent divided by orders; NULL without orders.
 -- field: first_order_at TIMESTAMP [timestamp]: Timestamp of the customer's first order on or before
 --     the as-of date.
@@ -44,7 +49,7 @@ WITH per_customer AS (
         COUNT(DISTINCT order_id) + COUNT(*) - COUNT(order_id) AS orders,
         COUNT(DISTINCT CASE WHEN days_ago < 365 THEN order_id END)
             + COUNT(CASE WHEN days_ago < 365 AND order_id IS NULL THEN 1 END) AS orders_365d,
-        SUM(total) AS total_spent,
+        ROUND(SUM(total), 2) AS total_spent,  -- to the cent: no float noise from the adding
         MIN(ordered_at) AS first_order_at,
         MAX(ordered_at) AS last_order_at
     FROM orders_asof

@@ -53,6 +53,26 @@ INSERT INTO choices VALUES
     ('geo', 'Poland|Warsaw', 0.06), ('geo', 'Poland|Krakow', 0.03),
     ('geo', 'Denmark|Copenhagen', 0.06);
 
+-- Names for the contact columns: first names by gender, family names for everyone; a few with
+-- an umlaut, an accent, an apostrophe or a space, as real customer lists have.
+INSERT INTO choices VALUES
+    ('first:female', 'Anna', 1), ('first:female', 'Sophie', 1), ('first:female', 'Marie', 1),
+    ('first:female', 'Emma', 1), ('first:female', 'Lena', 1), ('first:female', 'Julia', 1),
+    ('first:female', 'Zoë', 1), ('first:female', 'Agnieszka', 1), ('first:female', 'Camille', 1),
+    ('first:female', 'Sanne', 1), ('first:female', 'Ida', 1), ('first:female', 'Léa', 1),
+    ('first:male', 'Lukas', 1), ('first:male', 'Jonas', 1), ('first:male', 'Felix', 1),
+    ('first:male', 'Max', 1), ('first:male', 'Paul', 1), ('first:male', 'Jan', 1),
+    ('first:male', 'Jörg', 1), ('first:male', 'Piotr', 1), ('first:male', 'Hugo', 1),
+    ('first:male', 'Daan', 1), ('first:male', 'Mads', 1), ('first:male', 'Noël', 1),
+    ('first:diverse', 'Alex', 1), ('first:diverse', 'Kim', 1), ('first:diverse', 'Robin', 1),
+    ('first:diverse', 'Sascha', 1), ('first:diverse', 'Charlie', 1), ('first:diverse', 'Eli', 1),
+    ('last', 'Müller', 1), ('last', 'Schmidt', 1), ('last', 'Schneider', 1), ('last', 'Fischer', 1),
+    ('last', 'Weber', 1), ('last', 'Meyer', 1), ('last', 'Wagner', 1), ('last', 'Becker', 1),
+    ('last', 'Hoffmann', 1), ('last', 'Schäfer', 1), ('last', 'Gruber', 1), ('last', 'Huber', 1),
+    ('last', 'Keller', 1), ('last', 'de Vries', 1), ('last', 'van Dijk', 1), ('last', 'Martin', 1),
+    ('last', 'Lefèvre', 1), ('last', 'Nowak', 1), ('last', 'Kowalski', 1), ('last', 'Jensen', 1),
+    ('last', 'Nielsen', 1), ('last', 'O''Brien', 1), ('last', 'Rossi', 1), ('last', 'Öztürk', 1);
+
 -- Hour-of-day curves (hours 0..23) per time preference: lunch buyers peak 11-13 h, evening
 -- buyers 18-22 h, weekend buyers shop in the day, everyone else follows a generic shop curve.
 INSERT INTO choices

@@ -11,6 +11,10 @@ CREATE TABLE customers (
     birth_date   DATE,
     gender       VARCHAR,
     email_opt_in BOOLEAN,
+    email        VARCHAR,
+    first_name   VARCHAR,
+    last_name    VARCHAR,
+    phone        VARCHAR,
     archetype    VARCHAR,
     time_pref    VARCHAR,
     device_pref  VARCHAR

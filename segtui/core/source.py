@@ -57,6 +57,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "reviews": ("customer_id",),
 }
 ID_COLUMNS = ("customer_id", "order_id", "product_id")
+#: customers columns that exports carry after customer_id (segtui.core.export), never features.
+CONTACT_COLUMNS = ("email", "first_name", "last_name", "phone")
 FILE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
 MAPPING_FILE = "segtui.toml"
@@ -317,6 +319,8 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
     casts = []
     for c in columns:
         name, ctype = quote_ident(c["name"]), c["type"]
+        if _is_contact(c["name"]):
+            ctype = "VARCHAR"  # a phone number is text: 0049... or +49... must not become a number
         if ctype == "DATE" and date_fmt:
             value = f"CAST(try_strptime({name}, {quote_str(date_fmt)}) AS DATE)"
         elif ctype.startswith("TIMESTAMP") and ts_fmt:
@@ -329,6 +333,10 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, file: Path) -> str:
             value = f"TRY_CAST({name} AS {ctype})"
         casts.append(f"{value} AS {name}")
     return f"(SELECT {', '.join(casts)} FROM {reader})"
+
+
+def _is_contact(column: str) -> bool:
+    return any(_matching_column(contact, [column]) for contact in CONTACT_COLUMNS)
 
 
 def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path, skip=()) -> dict[str, tuple[str, str]]:

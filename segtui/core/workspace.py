@@ -23,7 +23,8 @@ from typing import Callable
 from segtui.core import answers
 from segtui.core.cache import FeatureCache
 from segtui.core.check import require_usable
-from segtui.core.features import FeatureSet, default_as_of
+from segtui.core.export import Contacts, export_members, pick_columns
+from segtui.core.features import FeatureSet, data_dates, render
 from segtui.core.features.build import FeatureBuilder
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import (
@@ -34,11 +35,11 @@ from segtui.core.segments import (
     count_where,
     load_segments,
 )
-from segtui.core.source import Shop, open_source
+from segtui.core.source import CONTACT_COLUMNS, Shop, open_source
 from segtui.core.stages import Stage, cost_of, plan_stages
 from segtui.errors import SegmentError, SourceError
 from segtui.locations import user_segments_dir
-from segtui.resources import queries_dir
+from segtui.resources import queries_dir, read_query
 
 Progress = Callable[[str, float], None]
 
@@ -72,6 +73,8 @@ class Workspace:
     segments_dir: Path
     cache: FeatureCache | None = None
     features: FeatureSet | None = None
+    #: The dates an as-of may take in this shop (the explorer's as-of dialog shows and checks it).
+    data_range: DataRange | None = None
     _stores: list[Callable[[object], None]] = field(default_factory=list)
     #: Held while ``customer_features`` or the families change: a build in stages and a
     #: worker's question that needs a family not built yet share one connection.
@@ -302,6 +305,42 @@ class Workspace:
     def _on(self, cursor):
         return self.con if cursor is None else cursor
 
+    @property
+    def contacts(self) -> Contacts | None:
+        """The contact columns of the shop's customers table, for exports; None without any."""
+        table = self.shop.tables.get("customers")
+        present = tuple(c for c in CONTACT_COLUMNS if table is not None and c in table.present)
+        if not present:
+            return None
+        return Contacts(present, render(read_query("export/contacts.sql"), self.as_of))
+
+    @property
+    def export_columns(self) -> list[str]:
+        """What an export can write, in its order: customer_id, the contact columns, every
+        available feature."""
+        contacts = self.contacts.columns if self.contacts is not None else ()
+        return ["customer_id", *contacts, *self.builder.available_names]
+
+    @property
+    def export_unavailable(self) -> dict[str, str]:
+        """Export columns this shop lacks -> what they need, for the message on a --columns name."""
+        missing = {c: f"needs customers.{c}" for c in CONTACT_COLUMNS if c not in self.export_columns}
+        return {**self.builder.unavailable, **missing}
+
+    def check_export_columns(self, columns: list[str] | None) -> None:
+        """Refuse a name that is no export column, before anything is built (ExportError)."""
+        pick_columns(self.export_columns, columns, self.export_unavailable)
+
+    def export(self, sql: str, path, columns: list[str] | None = None, force: bool = False, cursor=None,
+               stream=None) -> int:
+        """Write the members of compiled filter SQL to ``path`` (``-``: CSV to the binary
+        ``stream``); return how many. The features the export writes are made first (all of them
+        without ``columns``): the explorer may still be building in stages."""
+        self.check_export_columns(columns)
+        self.require(None if columns is None else self.fields_of(sql) | set(columns))
+        return export_members(self._on(cursor), sql, path, columns, force, rows_sorted=self.features.rows_sorted,
+                              contacts=self.contacts, stream=stream)
+
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""
         compiled = self.catalog.find(name)
@@ -319,22 +358,53 @@ class Workspace:
         self.shop.close()
 
 
-def resolve_as_of(shop: Shop, as_of: date | None) -> date:
-    """The as-of date to use: the given one, else the date of the latest order or event.
+@dataclass(frozen=True)
+class DataRange:
+    """The dates an as-of may take: from the first order's date (None: no order with a
+    customer) to the last activity's, the latest order or event (the default as-of)."""
 
-    An as-of date before every order and event is refused: every feature would be empty and
-    every count 0, which reads as an answer but is a mistake. A shop nothing can be answered
-    from is refused first, with the sentence `segtui check` ends with (check.diagnose).
-    """
-    require_usable(shop)
-    latest = default_as_of(shop.con, shop.table_names)
+    first: date | None
+    last: date
+
+    def refuse(self, day: date) -> str | None:
+        """Why ``day`` is no as-of date for this data, in one line; None when it is one.
+
+        Before the first order every feature is empty and every count 0; after the last
+        activity every customer ages a day per day with nothing to show for it, so that
+        "no orders since" cannot be told from "not exported yet". Both read as an answer and
+        are a mistake, so both are refused with the range. The default (the last activity)
+        is always inside it: a shop exported yesterday and opened today works without
+        --as-of, and --as-of today is refused until today's data is in.
+        """
+        span = f"from {self.first} to {self.last}" if self.first is not None else f"on or before {self.last}"
+        if self.first is not None and day < self.first:
+            return f"as-of {day} is before the first order ({self.first}); choose a date {span}"
+        if day > self.last:
+            return f"as-of {day} is after the last activity ({self.last}); choose a date {span}"
+        return None
+
+
+def data_range(shop: Shop) -> DataRange:
+    """The shop's :class:`DataRange`; a shop without a single dated order or event is refused."""
+    first, latest = data_dates(shop.con, shop.table_names)
     if latest is None:
         raise SourceError(f"{shop.name} has no dated orders or events; see 'segtui check {shop.path}'")
+    return DataRange(first, latest)
+
+
+def resolve_as_of(shop: Shop, as_of: date | None, span: DataRange | None = None) -> date:
+    """The as-of date to use: the given one, else the date of the latest order or event.
+
+    A date outside the data's range is refused (:meth:`DataRange.refuse`).
+    """
+    if span is None:
+        require_usable(shop)  # the sentence `segtui check` ends with (check.diagnose), before any date
+        span = data_range(shop)
     if as_of is None:
-        return latest
-    first = shop.con.execute("SELECT CAST(min(ordered_at) AS DATE) FROM orders WHERE customer_id IS NOT NULL").fetchone()[0]
-    if first is not None and as_of < first:
-        raise SourceError(f"as-of {as_of} is before the first order ({first}); choose a date from {first} to {latest}")
+        return span.last
+    problem = span.refuse(as_of)
+    if problem is not None:
+        raise SourceError(problem)
     return as_of
 
 
@@ -368,7 +438,9 @@ def open_workspace(
     """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
-        day = resolve_as_of(shop, as_of)
+        require_usable(shop)  # the sentence `segtui check` ends with (check.diagnose), before any date
+        span = data_range(shop)
+        day = resolve_as_of(shop, as_of, span)
         builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine)
         cache = FeatureCache(shop, day) if use_cache else None
         builder.cache = cache
@@ -377,7 +449,7 @@ def open_workspace(
             raise SegmentError(f"segments folder not found: {folder}")
         id_type = shop.id_types.get("customer_id", "BIGINT")
         columns = {"customer_id": id_type, **{f.name: f.type for f in builder.available}}
-        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache)
+        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache, data_range=span)
         if fields is not None:
             build_progress = progress
             if use_cache and not store_later and progress is not None:  # room left for the copy

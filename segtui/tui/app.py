@@ -57,7 +57,6 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
-from segtui.core.export import export_members
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import SegmentCounts, save_segment, slugify
 from segtui.errors import SegtuiError
@@ -879,7 +878,7 @@ class SegtuiApp(App):
             members = live.count if live is not None and live.sql == selection.sql else None
         what = selection.title if selection.segment is not None else "the filter " + " ".join(selection.expr.split())
         stem = slugify(selection.title) if selection.segment is not None else "filter"
-        screen = ExportScreen(what, members, f"{stem}.csv", list(self.extras.columns))
+        screen = ExportScreen(what, members, f"{stem}.csv", self.ws.export_columns, self.ws.export_unavailable)
         self.push_screen(screen, lambda request: self._export(request, selection))
 
     def _export(self, request: ExportRequest | None, selection: Selection) -> None:
@@ -887,10 +886,8 @@ class SegtuiApp(App):
             return
         sql = selection.sql
         self.say(f"exporting to {request.path}…")
-        def export(ws, cursor):
-            ws.require()  # every feature: the build may still be in stages
-            return export_members(cursor, sql, request.path, request.columns, request.force,
-                                  rows_sorted=ws.features.rows_sorted), request.path
+        def export(ws, cursor):  # the features it writes are built first: the build may still be in stages
+            return ws.export(sql, request.path, request.columns, request.force, cursor), request.path
 
         self._run_query("export", export, track=False)
 
@@ -966,7 +963,7 @@ class SegtuiApp(App):
     def action_as_of(self) -> None:
         if self.ws is None:
             return
-        self.push_screen(AsOfScreen(self.ws.as_of), self._as_of_chosen)
+        self.push_screen(AsOfScreen(self.ws.as_of, self.ws.data_range), self._as_of_chosen)
 
     def _as_of_chosen(self, answer) -> None:
         if answer is None:

@@ -10,6 +10,7 @@ from segtui.core.features.build import (
     FeatureSet,
     Progress,
     build_features,
+    data_dates,
     default_as_of,
     field_stats,
 )
@@ -27,6 +28,6 @@ from segtui.core.features.catalog import (
 
 __all__ = [
     "BUILD_MEMORY_LIMIT", "FEATURE_TABLE", "FIELDS", "FIELDS_BY_NAME", "VALUE_COUNT_MAX", "FeatureSet", "Field",
-    "Progress", "build_features", "count_values", "default_as_of", "feature_availability", "field_stats",
+    "Progress", "build_features", "count_values", "data_dates", "default_as_of", "feature_availability", "field_stats",
     "load_query", "render",
 ]

@@ -143,15 +143,23 @@ def default_as_of(con: duckdb.DuckDBPyConnection, tables: set[str]) -> date | No
     Rows the features ignore (no customer, no timestamp) are ignored here too; None for a shop
     without a single dated order or event.
     """
+    return data_dates(con, tables)[1]
+
+
+def data_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> tuple[date | None, date | None]:
+    """(the first order's date, the last activity's date: the latest order or event), in one
+    pass over each table; rows the features ignore are ignored, None where there is none."""
     parts = []
     if "orders" in tables:
-        parts.append("SELECT MAX(ordered_at) AS latest_at FROM orders WHERE customer_id IS NOT NULL")
+        parts.append("SELECT MIN(ordered_at) AS first_at, MAX(ordered_at) AS latest_at FROM orders "
+                     "WHERE customer_id IS NOT NULL")
     if "events" in tables:
-        parts.append("SELECT MAX(occurred_at) AS latest_at FROM events WHERE customer_id IS NOT NULL")
+        parts.append("SELECT NULL AS first_at, MAX(occurred_at) AS latest_at FROM events WHERE customer_id IS NOT NULL")
     if not parts:
-        return None
-    row = con.execute(f"SELECT CAST(MAX(latest_at) AS DATE) FROM ({' UNION ALL '.join(parts)}) AS latest").fetchone()
-    return row[0] if row else None
+        return None, None
+    row = con.execute(f"SELECT CAST(MIN(first_at) AS DATE), CAST(MAX(latest_at) AS DATE) "
+                      f"FROM ({' UNION ALL '.join(parts)}) AS dates").fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _id_type(con: duckdb.DuckDBPyConnection) -> str:

@@ -59,12 +59,14 @@ class ExportRequest:
 
 
 class ExportScreen(Dialog):
-    def __init__(self, what: str, members: int | None, default_path: str, columns: list[str]) -> None:
+    def __init__(self, what: str, members: int | None, default_path: str, columns: list[str],
+                 unavailable: dict[str, str] | None = None) -> None:  # fmt: skip
         super().__init__()
         self.what = what
         self.members = members
         self.default_path = default_path
         self.available = columns
+        self.unavailable = unavailable or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
@@ -73,7 +75,7 @@ class ExportScreen(Dialog):
             yield Static(Text.assemble("Export ", (self.what, "bold"), size))
             yield Label("File (.csv, .parquet, .json or .jsonl)")
             yield Input(self.default_path, id="export-path")
-            yield Label("Columns (comma separated; empty: customer_id and every feature)")
+            yield Label("Columns (comma separated; empty: contacts and every feature)")
             yield Input(placeholder="e.g. orders, total_spent, main_device", id="export-columns")
             yield Toggle("overwrite an existing file (space)", id="export-force")
             yield Static(Text("enter export · esc cancel", style="dim"), classes="dialog-error")
@@ -90,6 +92,9 @@ class ExportScreen(Dialog):
         if not raw:
             self.say("give a file name, e.g. members.csv")
             return
+        if raw == "-":  # stdout is the explorer's screen
+            self.say("- (stdout) is for the command line; give a file name, e.g. members.csv")
+            return
         path = Path(raw).expanduser()
         if not path.is_absolute():
             path = Path.cwd() / path
@@ -99,8 +104,8 @@ class ExportScreen(Dialog):
         try:
             format_options(path)
             check_target(path, force)
-            pick_columns(self.available, columns)
+            pick_columns(self.available, columns, self.unavailable)
         except SegtuiError as error:
-            self.say(str(error).replace("pass --force", "tick 'overwrite'").replace("in --columns", ""))
+            self.say(str(error).replace("pass --force", "tick 'overwrite'").replace(" in --columns", ""))
             return
         self.dismiss(ExportRequest(path, columns, force))
