@@ -316,6 +316,11 @@ def diagnose(shop: Shop) -> str | None:
     be 0). A NULL total alone is an order of 0, as before. The column is named as the user's
     file names it, with the segtui.toml line that reads it when there is one.
     """
+    # The usual case in one streamed lookup that stops at the first good order (a full pass
+    # with the text casts below took ~1 s at ten million orders, on every command).
+    if shop.con.execute("SELECT 1 FROM orders WHERE customer_id IS NOT NULL AND ordered_at IS NOT NULL "
+                        "AND total IS NOT NULL LIMIT 1").fetchone() is not None:
+        return None
     orders = shop.tables["orders"]
     value = {c: column_value(orders, c, shop.id_types) for c in ("customer_id", "ordered_at", "total")}
     raw = {c: f"CAST(({orders.exprs[c]}) AS VARCHAR)" for c in ("ordered_at", "total")}
