@@ -727,3 +727,29 @@ async def test_a_filter_matching_no_one_reads_cleanly(tui_shop):
         text = static_text(app, "#detail-body")
         assert "no customers of" in text and "match" in text
         assert not re.search(r"·\s*$", text, re.MULTILINE), text  # no dangling separator
+
+
+async def test_export_writes_what_is_shown_in_the_order_shown(tui_shop, tmp_path):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: len(app.query_one(PreviewPane).rows) > 5)
+        preview = app.query_one(PreviewPane)
+        app.query_one(PreviewTable).focus()
+        await pilot.press("o")  # sort by another column than the default
+        await wait_for(pilot, lambda: preview.sort != "total_spent" and len(preview.rows) > 5)
+        shown = [str(c.key.value) for c in app.query_one(PreviewTable).ordered_columns]
+        first_ids = [row[0] for row in preview.rows[:5]]
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        expected = shown[:1] + ["email", "first_name", "last_name", "phone"] + shown[1:]
+        assert app.screen.query_one("#export-columns").value == ", ".join(expected)
+        target = tmp_path / "shown.csv"
+        app.screen.query_one("#export-path").value = str(target)
+        app.screen.query_one("#export-path").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        lines = target.read_text().splitlines()
+        assert lines[0] == ",".join(expected)
+        assert [int(line.split(",")[0]) for line in lines[1:6]] == first_ids

@@ -17,12 +17,9 @@ from typing import Any
 
 from segtui.core.features import FEATURE_TABLE
 from segtui.core.filters import conditions
-from segtui.core.source import quote_ident
+from segtui.core.source import CONTACT_COLUMNS, quote_ident
 from segtui.errors import FilterError, SegtuiError
 from segtui.resources import read_query
-
-#: Contact columns of the customers table shown (and exported) when the shop has them.
-CONTACTS = ("email", "first_name", "last_name", "phone")
 
 #: The features a customer's story leads with, each beside the shop's median (text fields
 #: beside nothing); the others follow in catalogue order. Only the available ones are shown.
@@ -151,7 +148,7 @@ def story(ws, cursor, customer_id: Any, offset: int = 0, limit: int = 50) -> Sto
 def contacts(ws, cursor, ident: Any) -> dict[str, str]:
     """The contact columns the shop's customers table has, with a value, for this customer."""
     table = ws.shop.tables.get("customers")
-    present = [c for c in CONTACTS if table is not None and c in table.present]
+    present = [c for c in CONTACT_COLUMNS if table is not None and c in table.present]
     if not present:
         return {}
     row = cursor.execute(

@@ -120,9 +120,12 @@ def export_members(
     rows_sorted: bool = False,
     contacts: Contacts | None = None,
     stream: BinaryIO | None = None,
+    order: tuple[str, bool] | None = None,
 ) -> int:
-    """Write the rows of ``table`` matching ``where_sql`` to ``path``, in ``customer_id`` order;
-    return how many. ``path`` ``-`` writes CSV to ``stream`` (the CLI's stdout) instead.
+    """Write the rows of ``table`` matching ``where_sql`` to ``path``, in ``customer_id`` order
+    (``order``: by that column, descending when True, NULLs last, then ``customer_id``: the
+    explorer's members as sorted on screen); return how many. ``path`` ``-`` writes CSV to
+    ``stream`` (the CLI's stdout) instead.
 
     ``rows_sorted``: the table's rows are already in that order (a cache entry,
     ``FeatureSet.rows_sorted``), so the query skips its ``ORDER BY``: DuckDB keeps the insertion
@@ -140,7 +143,7 @@ def export_members(
     path = Path(path).expanduser()
     check_target(STDOUT if to_stdout else path, force)
     options = format_options(STDOUT if to_stdout else path)
-    query = member_query(con, where_sql, columns, table, rows_sorted, contacts, options)
+    query = member_query(con, where_sql, columns, table, rows_sorted, contacts, options, order)
     if to_stdout:
         return _copy_to_stream(con, query, options, stream)
     tmp = path.with_name(f".{path.name}.segtui-{os.getpid()}.tmp")
@@ -157,7 +160,7 @@ def export_members(
 
 def member_query(
     con: duckdb.DuckDBPyConnection, where_sql: str, columns: list[str] | None, table: str, rows_sorted: bool,
-    contacts: Contacts | None, options: str,
+    contacts: Contacts | None, options: str, order: tuple[str, bool] | None = None,
 ) -> str:
     """The SELECT an export writes: the chosen columns, contact columns from a join."""
     types = {row[0]: row[1] for row in con.execute(f"DESCRIBE {table}").fetchall()}
@@ -170,11 +173,17 @@ def member_query(
     select = ", ".join(
         f"c.{_quote(c)}" if c in contact_columns else _column(c, types[c], rounded, as_json) for c in chosen
     )
+    by = "f.customer_id"
+    if order is not None and order[0] in types and order[0] != "customer_id":
+        by = f"f.{_quote(order[0])} {'DESC' if order[1] else 'ASC'} NULLS LAST, f.customer_id"
+    elif order is not None and order[0] == "customer_id" and order[1]:
+        by = "f.customer_id DESC"
     if not joined:
-        return f"SELECT {select} FROM {table} AS f WHERE {where_sql}" + ("" if rows_sorted else " ORDER BY customer_id")
+        keep = rows_sorted and by == "f.customer_id"
+        return f"SELECT {select} FROM {table} AS f WHERE {where_sql}" + ("" if keep else f" ORDER BY {by}")
     return (
         f"SELECT {select} FROM (SELECT * FROM {table} WHERE {where_sql}) AS f "
-        f"LEFT JOIN ({contacts.relation}) AS c ON c.customer_id = f.customer_id ORDER BY f.customer_id"
+        f"LEFT JOIN ({contacts.relation}) AS c ON c.customer_id = f.customer_id ORDER BY {by}"
     )
 
 

@@ -332,14 +332,16 @@ class Workspace:
         pick_columns(self.export_columns, columns, self.export_unavailable)
 
     def export(self, sql: str, path, columns: list[str] | None = None, force: bool = False, cursor=None,
-               stream=None) -> int:
+               stream=None, order: tuple[str, bool] | None = None) -> int:
         """Write the members of compiled filter SQL to ``path`` (``-``: CSV to the binary
-        ``stream``); return how many. The features the export writes are made first (all of them
+        ``stream``), sorted by ``order`` (column, descending) as ``export_members`` says; return
+        how many. The features the export writes are made first (all of them
         without ``columns``): the explorer may still be building in stages."""
         self.check_export_columns(columns)
-        self.require(None if columns is None else self.fields_of(sql) | set(columns))
+        by = {order[0]} if order is not None else set()
+        self.require(None if columns is None else self.fields_of(sql) | set(columns) | by)
         return export_members(self._on(cursor), sql, path, columns, force, rows_sorted=self.features.rows_sorted,
-                              contacts=self.contacts, stream=stream)
+                              contacts=self.contacts, stream=stream, order=order)
 
     def segment(self, name: str) -> CompiledSegment:
         """A usable segment by name (case-insensitive), or a one-line error saying why not."""

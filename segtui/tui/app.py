@@ -59,6 +59,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, OptionList
 
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import SegmentCounts, save_segment, slugify
+from segtui.core.source import CONTACT_COLUMNS
 from segtui.errors import SegtuiError
 from segtui.locations import log_file
 from segtui.tui import keys
@@ -85,7 +86,7 @@ from segtui.tui.selection import Selection
 from segtui.tui.widgets.detail import DetailPane
 from segtui.tui.widgets.filter_bar import FilterBar
 from segtui.tui.widgets.loading import LoadingPane
-from segtui.tui.widgets.preview import PAGE_SIZE, PreviewPane
+from segtui.tui.widgets.preview import PAGE_SIZE, PreviewPane, shown_order
 from segtui.tui.widgets.segment_list import SegmentList
 from segtui.tui.widgets.top_bar import TopBar
 
@@ -878,16 +879,26 @@ class SegtuiApp(App):
             members = live.count if live is not None and live.sql == selection.sql else None
         what = selection.title if selection.segment is not None else "the filter " + " ".join(selection.expr.split())
         stem = slugify(selection.title) if selection.segment is not None else "filter"
-        screen = ExportScreen(what, members, f"{stem}.csv", self.ws.export_columns, self.ws.export_unavailable)
-        self.push_screen(screen, lambda request: self._export(request, selection))
+        # What is on screen, in its order: the members' columns as shown (customer_id, the sort
+        # column, the others) with the contact columns after customer_id; rows as sorted.
+        preview = self.query_one(PreviewPane)
+        shown = [preview.columns[i] for i in shown_order(preview.columns, preview.sort)]
+        contacts = [c for c in self.ws.export_columns if c in CONTACT_COLUMNS]
+        shown = shown[:1] + contacts + shown[1:] if shown else []
+        order = (preview.sort, preview.descending) if shown else None
+        screen = ExportScreen(what, members, f"{stem}.csv", self.ws.export_columns, self.ws.export_unavailable,
+                              shown=shown)  # fmt: skip
+        self.push_screen(screen, lambda request: self._export(request, selection, order))
 
-    def _export(self, request: ExportRequest | None, selection: Selection) -> None:
+    def _export(self, request: ExportRequest | None, selection: Selection, order=None) -> None:
         if request is None:
             return
         sql = selection.sql
         self.say(f"exporting to {request.path}…")
+
         def export(ws, cursor):  # the features it writes are built first: the build may still be in stages
-            return ws.export(sql, request.path, request.columns, request.force, cursor), request.path
+            written = ws.export(sql, request.path, request.columns, request.force, cursor, order=order)
+            return written, request.path
 
         self._run_query("export", export, track=False)
 

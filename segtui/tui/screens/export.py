@@ -60,8 +60,9 @@ class ExportRequest:
 
 class ExportScreen(Dialog):
     def __init__(self, what: str, members: int | None, default_path: str, columns: list[str],
-                 unavailable: dict[str, str] | None = None) -> None:  # fmt: skip
+                 unavailable: dict[str, str] | None = None, shown: list[str] | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.shown = shown or []  # the columns on screen: the field starts with them
         self.what = what
         self.members = members
         self.default_path = default_path
@@ -76,7 +77,8 @@ class ExportScreen(Dialog):
             yield Label("File (.csv, .parquet, .json or .jsonl)")
             yield Input(self.default_path, id="export-path")
             yield Label("Columns (comma separated; empty: contacts and every feature)")
-            yield Input(placeholder="e.g. orders, total_spent, main_device", id="export-columns")
+            yield Input(", ".join(self.shown), placeholder="e.g. orders, total_spent, main_device",
+                        id="export-columns", select_on_focus=False)
             yield Toggle("overwrite an existing file (space)", id="export-force")
             yield Static(Text("enter export · esc cancel", style="dim"), classes="dialog-error")
 
