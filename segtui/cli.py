@@ -286,6 +286,9 @@ def count(
         _require(ws, ws.fields_of(sql))
         n = count_where(ws.con, sql)
         total = ws.total()
+        if n == 0 and where is not None:
+            for hint in ws.case_hints(ws.con, where):  # 'ios' where the data says 'iOS'
+                err.print(f"segtui: {hint}", markup=False)
         if json_out:
             key = "segment" if segment is not None else "where"
             out.print_json(json.dumps(

@@ -127,3 +127,13 @@ def test_workspace_answers_on_a_worker_cursor():
         cursor.close()
     finally:
         ws.close()
+
+
+def test_a_text_value_in_another_case_is_pointed_out():
+    columns = {"customer_id": "BIGINT", "main_os": "VARCHAR", "country": "VARCHAR", "orders": "BIGINT"}
+    con = features_table(columns, [(1, "iOS", "DE", 1), (2, "iOS", "de", 2), (3, "Android", "FR", 0), (4, None, None, 0)])
+    hints = answers.case_hints(con, "main_os = 'ios' AND country IN ('fr', 'DE') AND orders = 1", columns)
+    # 'ios' matches two customers written 'iOS'; 'fr' one written 'FR'; 'DE' exists as written: no hint
+    assert sorted(hints) == ["no customer has country 'fr'; 1 have 'FR'", "no customer has main_os 'ios'; 2 have 'iOS'"]
+    assert answers.case_hints(con, "main_os = 'iOS'", columns) == []
+    assert answers.case_hints(con, "main_os = 'windows'", columns) == []  # in no case at all

@@ -348,3 +348,9 @@ def test_segments_text_prints_user_strings_literally(shop, tmp_path):
     result = run_cli("segments", str(shop), "--segments", str(folder), "--as-of", AS_OF)
     assert result.returncode == 0, result.stderr
     assert "[bold]VIP[/bold]" in result.stdout and "[red]Mine" in result.stdout
+
+
+def test_a_count_of_zero_points_out_a_value_in_another_case(shop):
+    result = run_cli("count", str(shop), "--where", "main_os = 'ios'", "--as-of", AS_OF)
+    assert result.returncode == 0 and result.stdout.strip() == "0"
+    assert "no customer has main_os 'ios'" in result.stderr and "have 'iOS'" in result.stderr

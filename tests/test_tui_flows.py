@@ -361,6 +361,19 @@ async def test_palette_jumps_and_inserts(tui_shop):
         await pilot.pause()
         bar = app.query_one(FilterBar)
         assert bar.display and bar.input.value == "overdue_ratio"
+        # with a filter applied, jumping to a segment says the filter gave way (and how to get it back)
+        bar.input.value = "orders >= 3"
+        await wait_for(pilot, lambda: bar.last_good is not None and bar.last_good.expr == "orders >= 3")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.applied is not None)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Inactive")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.query_one(DetailPane).selection.title == "Inactive"
+        assert any("the filter orders >= 3 is cleared (/ brings it back)" in m for m in app.messages)
 
 
 async def test_help_lists_every_key_then_q_quits(tui_shop):
@@ -753,3 +766,15 @@ async def test_export_writes_what_is_shown_in_the_order_shown(tui_shop, tmp_path
         lines = target.read_text().splitlines()
         assert lines[0] == ",".join(expected)
         assert [int(line.split(",")[0]) for line in lines[1:6]] == first_ids
+
+
+async def test_a_value_in_another_case_is_pointed_out_when_nobody_matches(tui_shop):
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("slash", *"main_os = 'ios'")
+        bar = app.query_one(FilterBar)
+        await wait_for(pilot, lambda: bar.last_good is not None and bar.last_good.expr == "main_os = 'ios'")
+        status = static_text(app, "#filter-status")
+        assert status.startswith("0 customers")
+        assert re.search(r"no customer has main_os 'ios'; [\d,]+ have 'iOS'", status), status

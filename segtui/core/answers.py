@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from segtui.core.features import FEATURE_TABLE
+from segtui.core.filters import text_comparisons
 from segtui.core.source import quote_ident, quote_str
 
 #: Distribution name -> (column, how many values to keep: None = all, in value order).
@@ -173,3 +174,21 @@ def _float(value) -> float | None:
 def _ratio(part: float, whole: float) -> float | None:
     """None for a ratio over nothing (no orders, no customers): unknown, not zero."""
     return part / whole if whole else None
+
+
+def case_hints(cursor, expr: str, columns: Mapping[str, str], table: str = FEATURE_TABLE) -> list[str]:
+    """For a filter that matched no one: each ``text_field = 'value'`` (or ``IN (...)``) whose
+    value no customer has as written but some have in another case, one line saying so
+    ("no customer has main_os 'ios'; 1,234 have 'iOS'"). Empty when there is nothing to say."""
+    hints = []
+    for column, value in text_comparisons(expr):
+        if columns.get(column) != "VARCHAR":
+            continue
+        rows = cursor.execute(
+            f"SELECT {quote_ident(column)}, count(*) FROM {table} WHERE lower({quote_ident(column)}) = lower(?) "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [value]
+        ).fetchall()
+        if rows and all(found != value for found, _ in rows):
+            others = ", ".join(f"{n:,} have {quote_str(found)}" for found, n in rows)
+            hints.append(f"no customer has {column} {quote_str(value)}; {others}")
+    return hints

@@ -215,6 +215,27 @@ def conditions(expr: str) -> list[str]:
     return [part.sql(dialect=DIALECT, comments=False, normalize_functions=False) for part in parts]
 
 
+def text_comparisons(expr: str) -> list[tuple[str, str]]:
+    """(field, text) for each ``field = 'text'`` and each text in ``field IN ('a', 'b')`` of a
+    filter; empty when the filter does not parse. For the case hint of a count of 0."""
+    try:
+        tree = _parse(expr)
+    except Exception:  # noqa: BLE001 - no hint for what does not parse
+        return []
+    found = []
+    for node in tree.find_all(exp.EQ, exp.In):
+        column = node.this
+        if isinstance(node, exp.EQ):
+            column, other = (node.this, node.expression) if isinstance(node.this, exp.Column) else (node.expression, node.this)
+            literals = [other]
+        else:
+            literals = list(node.expressions)
+        if not isinstance(column, exp.Column):
+            continue
+        found += [(column.name.lower(), lit.this) for lit in literals if isinstance(lit, exp.Literal) and lit.is_string]
+    return found
+
+
 def format_at(message: str, expr: str, position: int | None) -> str:
     """``message at column N`` (or ``at line L, column N`` for a multi-line filter)."""
     if position is None:

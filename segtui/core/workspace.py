@@ -290,6 +290,12 @@ class Workspace:
     def members_page(self, cursor, sql: str, columns, sort: str, descending: bool, offset: int, limit: int) -> list[tuple]:
         return answers.members_page(cursor, sql, columns, sort, descending, offset, limit)
 
+    def case_hints(self, cursor, expr: str) -> list[str]:
+        """Why a filter may have matched no one: a text value written in another case."""
+        held = set(self.features.columns) if self.features is not None else set()
+        columns = {name: kind for name, kind in self.catalog.columns.items() if name in held}
+        return answers.case_hints(self._on(cursor), expr, columns)
+
     def profile(self, cursor, sql: str) -> answers.Profile:
         """The selection ``sql`` against all customers; the columns are what ``customer_features``
         holds (no DESCRIBE): during a build in stages, not yet every one of the catalogue."""

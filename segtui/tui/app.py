@@ -780,7 +780,9 @@ class SegtuiApp(App):
             building = ws.families_to_build(sql)
             if building:
                 self.post_message(LiveBuilding(expr, building))
-            return LiveCount(expr, sql, ws.count_where(sql, cursor), self.extras.counts.total)
+            n = ws.count_where(sql, cursor)
+            hints = tuple(ws.case_hints(cursor, expr)) if n == 0 else ()
+            return LiveCount(expr, sql, n, self.extras.counts.total, hints)
 
         self._run_query("live", count)
 
@@ -1000,11 +1002,15 @@ class SegtuiApp(App):
     # ------------------------------------------------------------------ palette, help, zoom, quit
 
     def jump_to_segment(self, name: str) -> None:
-        """Palette: highlight a segment (which shows it) and focus the list."""
+        """Palette: highlight a segment (which shows it) and focus the list. An applied filter
+        gives way to the segment, and the user is told so: it comes back with /."""
         self._close_filter()
         segment_list = self.query_one(SegmentList)
         if segment_list.jump_to(name):
             segment_list.focus()
+            if self.applied is not None:
+                expr = " ".join(self.applied.expr.split())
+                self.say(f"showing {name}; the filter {expr} is cleared (/ brings it back)")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

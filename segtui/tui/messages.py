@@ -90,6 +90,7 @@ class LiveCount:
     sql: str
     count: int
     total: int
+    hints: tuple[str, ...] = ()  # for a count of 0: a text value that matches in another case
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ class FilterBar(Vertical):
         if dim:
             line.append("  (last valid filter)")
             line.stylize("dim")
+        elif live.hints:
+            line.append("\n" + "\n".join(live.hints), style="italic")
         return line
 
     def _status(self, text: Text) -> None:
