@@ -778,3 +778,25 @@ async def test_a_value_in_another_case_is_pointed_out_when_nobody_matches(tui_sh
         status = static_text(app, "#filter-status")
         assert status.startswith("0 customers")
         assert re.search(r"no customer has main_os 'ios'; [\d,]+ have 'iOS'", status), status
+
+
+async def test_a_full_loading_bar_shows_no_time_left(tui_shop, monkeypatch):
+    import segtui.core.workspace as W
+    from textual.widgets._progress_bar import ETAStatus
+
+    gate = threading.Event()
+    real = W.open_workspace
+
+    def done_building(source, as_of, mapping, segments_dir, progress, **kwargs):
+        progress("counting segments", 1.0)
+        gate.wait(30)
+        return real(source, as_of, mapping, segments_dir, progress, **kwargs)
+
+    monkeypatch.setattr(W, "open_workspace", done_building)
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "counting" in plain(app.query_one("#loading-step").content))
+        hidden = not app.query_one(ETAStatus).display
+        gate.set()
+        await wait_ready(pilot)
+    assert hidden, "a full bar still shows an ETA (--:--:--)"

@@ -17,11 +17,16 @@ class LoadingPane(Vertical):
 
     def start(self, title: str) -> None:
         self.query_one("#loading-title", Static).update(Text(title, style="bold"))
-        self.query_one(ProgressBar).update(total=1.0, progress=0.0)
+        bar = self.query_one(ProgressBar)
+        bar.update(total=1.0, progress=0.0)
+        bar.query_one("#eta").display = True
         self.query_one("#loading-step", Static).update(Text("starting… (q quits)", style="dim"))
 
     def step(self, step: str, fraction: float) -> None:
-        self.query_one(ProgressBar).update(progress=fraction)
+        bar = self.query_one(ProgressBar)
+        bar.update(progress=fraction)
+        # a full bar has no time left to estimate: Textual's ETA would read --:--:--
+        bar.query_one("#eta").display = fraction < 1.0
         self.query_one("#loading-step", Static).update(Text(step, style="dim"))
 
     def fail(self, message: str) -> None:
