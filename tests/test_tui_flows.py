@@ -211,6 +211,11 @@ async def test_export_writes_the_file_and_says_rows(tui_shop, tmp_path, engine):
         await pilot.press("enter")
         await pilot.pause()
         assert "unknown column 'total_spnt'; did you mean 'total_spent'?" in static_text(app.screen, ".dialog-error")
+        app.screen.query_one("#export-columns").value = "orders, zzzzzz"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = static_text(app.screen, ".dialog-error")
+        assert "unknown column 'zzzzzz'; ctrl+p lists the fields" in error and "segtui" not in error
         # no columns: customer_id, the contact columns, every feature
         app.screen.query_one("#export-columns").value = ""
         await pilot.press("enter")

@@ -108,6 +108,9 @@ class ExportScreen(Dialog):
             check_target(path, force)
             pick_columns(self.available, columns, self.unavailable)
         except SegtuiError as error:
-            self.say(str(error).replace("pass --force", "tick 'overwrite'").replace(" in --columns", ""))
+            # the engine's messages speak to the command line; here the same fix has other keys
+            message = (str(error).replace("pass --force", "tick 'overwrite'").replace(" in --columns", "")
+                       .replace("see 'segtui fields'", "ctrl+p lists the fields"))
+            self.say(message)
             return
         self.dismiss(ExportRequest(path, columns, force))
