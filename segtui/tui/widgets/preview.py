@@ -77,7 +77,7 @@ class PreviewPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("members", style="dim"), id="preview-status")
-        yield PreviewTable(id="preview-table", cursor_type="row", zebra_stripes=False)
+        yield PreviewTable(id="preview-table", cursor_type="row", zebra_stripes=False, fixed_columns=1)
 
     def reset(self, columns: list[str], sort: str | None = None) -> None:
         """A new selection: first page, default sort kept if it is still a column."""
