@@ -262,6 +262,21 @@ def w_adhoc(args) -> dict:
     return {"times": times, "baseline": base}
 
 
+def w_customer(args) -> dict:
+    """One customer's story (the explorer's enter on a member, `segtui customer`): the first
+    ask of a workspace (medians, segment conditions) and the next ones, against reading the
+    customer's feature row alone."""
+    ws = _workspace(args)
+    ids = [row[0] for row in ws.con.execute(
+        "SELECT customer_id FROM customer_features WHERE orders > 0 ORDER BY hash(customer_id) LIMIT 6").fetchall()]
+    first = timed(lambda: ws.customer(ws.con, ids[0]), 1)
+    rest = iter(ids[1:] * max(1, args.runs))
+    times = first + timed(lambda: ws.customer(ws.con, next(rest)), max(args.runs, 5))
+    base = timed(lambda: ws.con.execute("SELECT * FROM customer_features WHERE customer_id = ?", [ids[1]]).fetchall(),
+                 max(args.runs, 5))
+    return {"times": times[1:], "first": first, "baseline": base}
+
+
 def w_export(args) -> dict:
     from segtui.core.export import export_members
 
@@ -414,7 +429,7 @@ def w_imports(args) -> dict:
 
 
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
-           "counts": w_counts, "adhoc": w_adhoc, "export": w_export, "tui": w_tui, "imports": w_imports}
+           "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports}
 
 
 def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
@@ -580,6 +595,14 @@ def measure(args) -> int:
                     TARGETS["counts"], base_label="same filters as count_if"))
     raw["adhoc"] = work("adhoc")
     rows.append(row("ad-hoc 3-condition count (compile + count)", raw["adhoc"], TARGETS["adhoc"], base_label="raw SQL count"))
+    say("one customer's story…")
+    raw["customer"] = work("customer")
+    rows.append(row("one customer's story (features, medians, segments, timeline page)", raw["customer"], None,
+                    base_label="the feature row alone"))
+    first = raw["customer"].get("first")
+    if first:
+        rows.append(row("one customer's story, first of a workspace (medians, conditions)", {"times": first},
+                        None, base_label=""))
     for n_rows in (100_000, 1_000_000):
         for fmt in ("parquet", "csv"):
             key = f"export_{fmt}_{n_rows}"
