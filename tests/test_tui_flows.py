@@ -101,6 +101,12 @@ async def test_preview_pages_and_sorts(tui_shop):
         # the column the rows are ordered by stands right after customer_id, always in view
         keys = [str(column.key.value) for column in app.query_one(PreviewTable).ordered_columns]
         assert keys[:2] == ["customer_id", preview.sort]
+        # a new order starts at its first page, and paging goes on from there in that order
+        first_page = [row[0] for row in preview.rows]
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert preview.page_offset == 100 and not set(first_page) & {row[0] for row in preview.rows}
+        assert static_text(app, "#preview-status").startswith("101–")
 
 
 async def test_filter_live_count_typo_and_apply(tui_shop, engine):
