@@ -252,7 +252,8 @@ def _overlap_problem(con: duckdb.DuckDBPyConnection, table: str, names: Sequence
     row = con.execute("SELECT " + ", ".join(f"count_if(m{i} AND m{j})" for i, j in pairs) + f" FROM {table}").fetchone()
     for (i, j), shared in zip(pairs, row):
         if shared:
-            return (f"{shared:,} customers as of {day} are in both '{names[i]}' and '{names[j]}'")
+            who = "1 customer as of {day} is" if shared == 1 else f"{shared:,} customers as of {day} are"
+            return f"{who.format(day=day)} in both '{names[i]}' and '{names[j]}'"
     return None
 
 
