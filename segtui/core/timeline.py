@@ -8,9 +8,11 @@ only the families the question reads, then is released before the next date. So 
 What must outlive a date (who was in which segment) is copied into a small temp table of
 flags, ``time_from`` and ``time_to``, which the SQL in ``queries/time/`` joins.
 
-One pass over the orders for many dates (the core features are windows over them) was left
-out on purpose: it would be a second definition of every core feature to keep equal to the
-first, and the per-date build of one family is a few hundred milliseconds on the sample shop.
+One pass over the orders for many dates (the core features are windows over them) is not
+done: it would be a second definition of every core feature to keep equal to the first.
+Measured on a generated shop of 50,000 customers (12 monthly points of a core-only segment):
+10.5 s cold, of which ~5.5 s is copying each date's families into the feature cache; 4.9 s
+with ``--no-cache``; 2.1 s warm; 21.8 s for 12 separate ``count --as-of`` runs.
 """
 
 from __future__ import annotations
@@ -134,8 +136,10 @@ def as_of(ws: Workspace, day: date, fields, progress: Progress | None = None) ->
     try:
         here.require(fields, progress)
         yield here
-    finally:
-        here.release()
+    except BaseException:
+        here.release(store=False)  # no cache copy after a failure or Ctrl-C
+        raise
+    here.release()
 
 
 def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], Progress]:

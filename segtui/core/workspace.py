@@ -377,13 +377,14 @@ class Workspace:
         builder.cache = cache
         return Workspace(self.shop, builder, self.catalog, self.segments_dir, cache, data_range=self.data_range)
 
-    def release(self) -> None:
-        """Store fresh builds in the cache, then drop every table this workspace made (its
-        families and ``customer_features``); the shop stays open for another date."""
-        store = self.pending_store
-        if store is not None:
-            store(self.con)
-            self.pending_store = None
+    def release(self, store: bool = True) -> None:
+        """Store fresh builds in the cache (unless ``store`` is False: after a failure or
+        Ctrl-C), then drop every table this workspace made (its families and
+        ``customer_features``); the shop stays open for another date."""
+        pending = self.pending_store
+        if pending is not None and store:
+            pending(self.con)
+        self.pending_store = None
         self.builder.close()
         self.features = None
         _drop_feature_table(self.con)
