@@ -46,13 +46,13 @@ NoCacheOpt = Annotated[
 ]
 
 
-def _parse_date(value: Optional[str]) -> Optional[date]:
+def _parse_date(value: Optional[str], flag: str = "--as-of") -> Optional[date]:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint="--as-of") from None
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=flag) from None
 
 
 AsOfOpt = Annotated[
@@ -428,6 +428,212 @@ def customer(
         from segtui.render import render_customer
 
         out.print(render_customer(story, ws.shop.name))
+
+
+FromOpt = Annotated[Optional[str], typer.Option("--from", help="The first date (YYYY-MM-DD).")]
+ToOpt = Annotated[Optional[str], typer.Option("--to", help="The last date (YYYY-MM-DD; default: the last activity).")]
+FromReq = Annotated[str, typer.Option("--from", help="The earlier date (YYYY-MM-DD).")]
+ToReq = Annotated[str, typer.Option("--to", help="The later date (YYYY-MM-DD).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")]
+
+
+def _date_progress(run):
+    """Run ``run(update)`` under a progress bar on stderr that names the date being built."""
+    progress, update = _progress()
+    with progress:
+        return run(update)
+
+
+def _check_out(out_file: Optional[str], force: bool, json_out: bool):
+    """The --out target of a members' list, refused before any build (the export's checks);
+    --out - (CSV on stdout) leaves no room for --json on the same stdout."""
+    if out_file is None:
+        return None
+    from segtui.core.export import check_target, format_options, is_stdout
+
+    target = out_file if is_stdout(out_file) else Path(out_file).expanduser()
+    if is_stdout(target) and json_out:
+        raise typer.BadParameter("--out - writes the members to stdout; it cannot carry --json too", param_hint="--json")
+    check_target(target, force)
+    format_options(target)
+    return target
+
+
+def _write_members(write, target) -> int:
+    """Write a members' list to ``target`` (``-``: stdout, a reader that stops early ends it quietly)."""
+    from segtui.core.export import is_stdout
+
+    if not is_stdout(target):
+        return write(target, None)
+    sys.stdout.flush()
+    try:
+        return write(target, sys.stdout.buffer)
+    except BrokenPipeError:
+        _stdout_closed()
+        raise typer.Exit(PIPE_CLOSED) from None
+
+
+@app.command()
+def trend(
+    source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None,
+    start: FromOpt = None, end: ToOpt = None,
+    every: Annotated[str, typer.Option("--every", help="day, week, month or quarter: the dates are the ends of these periods.")] = "month",
+    mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """A segment's count at many as-of dates: by default the last 12 month ends up to the last
+    activity (the last date is the last activity itself)."""
+    from segtui.core import timeline
+
+    if every not in timeline.EVERY:
+        raise typer.BadParameter(f"{every!r} is not one of {', '.join(timeline.EVERY)}", param_hint="--every")
+    first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+        label, sql = _selection(ws, where, segment)
+        dates, note = timeline.trend_dates(ws.data_range, first, last, every)
+        if note:
+            err.print(f"segtui: {note}", markup=False)
+        points = _date_progress(lambda update: timeline.trend(ws, sql, dates, update))
+        if json_out:
+            out.print_json(json.dumps([p.to_json() for p in points]))
+            return
+        from segtui.render import render_trend
+
+        out.print(render_trend(points, label, ws.shop.name, every))
+
+
+@app.command()
+def transitions(
+    source: SourceArg,
+    group: Annotated[str, typer.Option("--group", help="A segment group whose segments exclude each other, e.g. RFM.")],
+    start: FromReq, end: ToReq,
+    first_match: Annotated[bool, typer.Option(
+        "--first-match", help="When the group's segments overlap, count each customer in the first that holds them.")] = False,
+    mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """Where a group's customers went between two dates: customers per (segment then, segment
+    now), with "none" and "not yet a customer"."""
+    from segtui.core import timeline
+
+    first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+        timeline.check_pair(ws.data_range, first, last)
+        timeline.group_segments(ws, group)  # an unknown group: before any build
+        result = _date_progress(lambda update: timeline.transitions(ws, group, first, last, first_match, update))
+        if json_out:
+            out.print_json(json.dumps(result.to_json()))
+            return
+        from segtui.render import render_transitions
+
+        out.print(render_transitions(result))
+
+
+@app.command()
+def diff(
+    source: SourceArg, start: FromReq, end: ToReq, where: WhereOpt = None, segment: SegmentOpt = None,
+    out_file: Annotated[Optional[str], typer.Option(
+        "--out", help="Write the members with a change column (entered, left, stayed): .csv, .parquet, .json, .jsonl; - for CSV on stdout.")] = None,
+    force: ForceOpt = False, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """Who entered, left and stayed in a segment or filter between two dates."""
+    from segtui.core import timeline
+
+    first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
+    target = _check_out(out_file, force, json_out)
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+        label, sql = _selection(ws, where, segment)
+        timeline.check_pair(ws.data_range, first, last)
+        result = _date_progress(lambda update: timeline.diff(ws, sql, first, last, update, keep=target is not None))
+        try:
+            if target is not None:
+                n = _write_members(lambda path, stream: timeline.write_changes(ws, last, path, force, stream), target)
+                err.print(f"wrote {n:,} customers ({label}: entered, left or stayed from {first} to {last}) to "
+                          f"{'stdout' if str(target) == '-' else target}", markup=False)
+        finally:
+            timeline.drop_snapshots(ws)
+        key = "segment" if segment is not None else "where"
+        if json_out:
+            out.print_json(json.dumps({key: label, **result.to_json()}))
+        elif target is not None and str(target) == "-":
+            err.print(f"{label}: {result.entered:,} entered, {result.left:,} left, {result.stayed:,} stayed", markup=False)
+        else:
+            from segtui.render import render_diff
+
+            out.print(render_diff(label, result))
+
+
+@app.command()
+def overlap(
+    source: SourceArg,
+    segment: Annotated[list[str], typer.Option("--segment", help="A segment; give two or more.")],
+    as_of: AsOfOpt = None, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """How segments overlap: every region of the Venn diagram for two or three, and each pair's
+    customers in both and Jaccard index."""
+    from segtui.core.compare import overlap as overlap_of
+
+    if len(segment) < 2:
+        raise typer.BadParameter("give two or more --segment", param_hint="--segment")
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+        chosen = [ws.segment(name) for name in segment]
+        names = [c.name for c in chosen]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise typer.BadParameter(f"segment '{twice}' is given twice", param_hint="--segment")
+        _require(ws, set().union(*(ws.fields_of(str(c.sql)) for c in chosen)))
+        result = overlap_of(ws.con, ws.as_of, [(c.name, str(c.sql)) for c in chosen])
+        if json_out:
+            out.print_json(json.dumps(result.to_json()))
+            return
+        from segtui.render import render_overlap
+
+        out.print(render_overlap(result))
+
+
+@app.command()
+def nearmiss(
+    source: SourceArg, segment: SegmentOpt = None, where: WhereOpt = None,
+    condition: Annotated[Optional[int], typer.Option(
+        "--condition", min=1, help="With --out: only the near misses of condition N (as numbered in the output).")] = None,
+    out_file: Annotated[Optional[str], typer.Option(
+        "--out", help="Write the near misses with the condition each missed: .csv, .parquet, .json, .jsonl; - for CSV on stdout.")] = None,
+    force: ForceOpt = False, as_of: AsOfOpt = None, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None,
+    json_out: JsonOpt = False, snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+) -> None:
+    """Who almost qualifies: per condition of the filter, the customers who meet every other
+    condition but not this one (false or unknown)."""
+    from segtui.core import compare
+
+    if condition is not None and out_file is None:
+        raise typer.BadParameter("--condition chooses what --out writes; give --out too", param_hint="--condition")
+    target = _check_out(out_file, force, json_out)
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+        label, sql = _selection(ws, where, segment)
+        text = ws.segment(segment).segment.where if segment is not None else where
+        _require(ws, ws.fields_of(sql))
+        misses = compare.near_misses(ws.con, text, sql)
+        if condition is not None and condition > len(misses):
+            raise typer.BadParameter(f"the filter has {len(misses)} conditions; choose 1 to {len(misses)}",
+                                     param_hint="--condition")
+        if target is not None:
+            compare.keep_near_misses(ws.con, misses, None if condition is None else condition - 1)
+            n = _write_members(lambda path, stream: compare.write_near_misses(ws, path, force, stream), target)
+            which = f"condition {condition}" if condition is not None else "any condition"
+            err.print(f"wrote {n:,} near misses of {label} ({which}, as of {ws.as_of}) to "
+                      f"{'stdout' if str(target) == '-' else target}", markup=False)
+            if str(target) == "-":
+                return
+        if json_out:
+            key = "segment" if segment is not None else "where"
+            out.print_json(json.dumps({key: label, "as_of": str(ws.as_of),
+                                       "conditions": [{"condition": m.condition, "count": m.count} for m in misses]}))
+            return
+        from segtui.render import render_near_misses
+
+        out.print(render_near_misses(label, misses, ws.as_of))
 
 
 cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",

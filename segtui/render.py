@@ -149,3 +149,79 @@ def render_customer(story, shop: str) -> Group:
     if story.offset + len(story.timeline) < story.timeline_total:
         parts.append(Text(f"more: --offset {story.offset + len(story.timeline)}", style="dim"))
     return Group(*parts)
+
+
+def render_trend(points, label: str, source: str, every: str) -> Table:
+    """`segtui trend`: one row per as-of date, the change from the previous one and a bar."""
+    from segtui.format import bar, signed
+
+    top = max((p.count for p in points), default=0) or 1
+    table = _table(f"{escape(source)} · {escape(label)} · by {every}", "as of", "customers", "%", "change", "",
+                   right=("customers", "%", "change"))
+    previous = None
+    for p in points:
+        change = "" if previous is None else signed(p.count - previous)
+        table.add_row(p.as_of.isoformat(), f"{p.count:,}", f"{p.percent:.1f}", change, bar(p.count / top, 20))
+        previous = p.count
+    return table
+
+
+def render_transitions(result) -> Group:
+    """`segtui transitions`: the matrix, rows at the first date and columns at the second,
+    headed by numbers (the names are long) with the totals that are the counts at each date."""
+    names = result.columns
+    number = {name: str(index + 1) for index, name in enumerate(names)}
+    width = max(len(f"{n:,}") for n in [*result.cells.values(), *map(result.row_total, result.rows),
+                                       *map(result.column_total, result.columns)])
+    table = Table(title=f"{escape(result.group)}: from {result.start} (rows) to {result.end} (columns)",
+                  title_justify="left", show_edge=False, caption="rows sum to the counts at the first date, columns "
+                  "to the counts at the second", caption_justify="left")
+    table.add_column("from \\ to", no_wrap=True, overflow="ellipsis", min_width=12)
+    for name in names:
+        table.add_column(number[name], justify="right", no_wrap=True, min_width=width)
+    table.add_column("total", justify="right", style="bold", no_wrap=True, min_width=width)
+    for row in result.rows:
+        head = f"{number[row]} {row}" if row in number else f"  {row}"
+        table.add_row(Text(head), *(f"{result.cells[(row, col)]:,}" for col in names), f"{result.row_total(row):,}")
+    table.add_row(Text("  total", style="bold"), *(f"{result.column_total(col):,}" for col in names), "", style="bold")
+    parts = [table]
+    if result.left_out:
+        parts.append(Text("left out: " + "; ".join(f"{n} ({why})" for n, why in result.left_out.items()), style="dim"))
+    return Group(*parts)
+
+
+def render_diff(label: str, result) -> Table:
+    """`segtui diff`: the counts at both dates and who entered, left and stayed."""
+    table = _table(f"{escape(label)}: {result.start} → {result.end}", "", "customers", right=("customers",))
+    for name, n in ((f"at {result.start}", result.count_from), ("entered", result.entered), ("left", result.left),
+                    ("stayed", result.stayed), (f"at {result.end}", result.count_to)):
+        table.add_row(name, f"{n:,}")
+    return table
+
+
+def render_overlap(result) -> Group:
+    """`segtui overlap`: each segment's size, the Venn regions (two or three segments) and the pairs."""
+    sizes = _table(f"as of {result.as_of} · {result.union:,} customers in at least one", "segment", "customers",
+                   right=("customers",))
+    for name, n in zip(result.names, result.counts):
+        sizes.add_row(Text(name), f"{n:,}")
+    parts: list = [sizes, Text("")]
+    if result.regions:
+        regions = _table("Regions (in exactly these)", "segments", "customers", right=("customers",))
+        for inside, n in result.regions:
+            regions.add_row(Text(" ∩ ".join(inside)), f"{n:,}")
+        parts += [regions, Text("")]
+    pairs = _table("Pairs", "a", "b", "both", "jaccard", right=("both", "jaccard"))
+    for a, b, both, jaccard in result.pairs:
+        pairs.add_row(Text(a), Text(b), f"{both:,}", "-" if jaccard is None else f"{jaccard:.3f}")
+    parts.append(pairs)
+    return Group(*parts)
+
+
+def render_near_misses(label: str, misses, as_of) -> Table:
+    """`segtui nearmiss`: per condition, how many meet every other condition but not this one."""
+    table = _table(f"{escape(label)} · as of {as_of} · would be in it but for", "#", "condition", "customers",
+                   right=("#", "customers"))
+    for index, miss in enumerate(misses, start=1):
+        table.add_row(str(index), Text(miss.condition), f"{miss.count:,}")
+    return table

@@ -40,8 +40,10 @@ __all__ = [
     "SegmentCounts",
     "count_segments",
     "count_where",
+    "filter_rows",
     "find_segment",
     "load_segments",
+    "member_flags",
     "parse_segment",
     "save_segment",
 ]
@@ -376,6 +378,24 @@ def count_where(con: duckdb.DuckDBPyConnection, sql: str, table: str = "customer
         first = " ".join(str(error).split("\n")[0].split())
         raise FilterError(f"the filter failed while counting: {first}") from None
     return int(row[0])
+
+
+def member_flags(sqls: Iterable[str]) -> str:
+    """``COALESCE((sql), FALSE) AS m0, ...``: membership of each compiled filter as TRUE or
+    FALSE, NULL (unknown) counting as not a member, as in WHERE."""
+    return ", ".join(f"COALESCE(({sql}), FALSE) AS m{index}" for index, sql in enumerate(sqls))
+
+
+def filter_rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
+    """The rows of a query over compiled filters; a DuckDB failure becomes a one-line
+    FilterError, as in :func:`count_where`."""
+    try:
+        return con.execute(query).fetchall()
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as error:
+        first = " ".join(str(error).split("\n")[0].split())
+        raise FilterError(f"the filter failed: {first}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from segtui.core.cache import FeatureCache
 from segtui.core.check import require_usable
 from segtui.core.export import Contacts, export_members, pick_columns
 from segtui.core.features import FeatureSet, data_dates, render
-from segtui.core.features.build import FeatureBuilder
+from segtui.core.features.build import FeatureBuilder, _drop_feature_table
 from segtui.core.filters import referenced_columns
 from segtui.core.segments import (
     CompiledSegment,
@@ -357,6 +357,37 @@ class Workspace:
         if not compiled.available:
             raise SegmentError(f"segment '{compiled.name}' is unavailable for this shop: {compiled.reason}")
         return compiled
+
+    def at(self, day: date) -> Workspace:
+        """This shop as of another date, on the same connection and segment catalogue: the
+        questions over time (``segtui.core.timeline``) ask one per date without opening the
+        source again. Nothing is built yet (:meth:`require`).
+
+        The catalogue is shared because it does not depend on the date: what a shop can compute
+        follows from its tables and columns. The two workspaces make the same temp tables
+        (``feature_core``, ``customer_features``...), so only one of them may hold features at
+        a time: :meth:`release` this one before another asks. A date outside the data's range
+        is refused as ``--as-of`` is (:meth:`DataRange.refuse`)."""
+        problem = self.data_range.refuse(day) if self.data_range is not None else None
+        if problem is not None:
+            raise SourceError(problem)
+        builder = FeatureBuilder(self.con, day, self.shop.table_names, self.shop.present_columns,
+                                 engine=self.builder.engine)
+        cache = FeatureCache(self.shop, day) if self.cache is not None else None
+        builder.cache = cache
+        return Workspace(self.shop, builder, self.catalog, self.segments_dir, cache, data_range=self.data_range)
+
+    def release(self, store: bool = True) -> None:
+        """Store fresh builds in the cache (unless ``store`` is False: after a failure or
+        Ctrl-C), then drop every table this workspace made (its families and
+        ``customer_features``); the shop stays open for another date."""
+        pending = self.pending_store
+        if pending is not None and store:
+            pending(self.con)
+        self.pending_store = None
+        self.builder.close()
+        self.features = None
+        _drop_feature_table(self.con)
 
     def reload_segments(self) -> None:
         """Re-read the segment files (after a save)."""

@@ -1,0 +1,378 @@
+"""Segments over time: a segment's count at many as-of dates (trend), where a group's members
+went between two dates (transitions), and who entered and left a segment (diff).
+
+Every date is answered by the same machinery as ``count --as-of``: a workspace as of that date
+on the one opened shop (:meth:`Workspace.at`), which builds (or reads from the feature cache)
+only the families the question reads, then is released before the next date. So a trend point
+*is* the count at that date by construction, and a re-run reads every date from the cache.
+What must outlive a date (who was in which segment) is copied into a small temp table of
+flags, ``time_from`` and ``time_to``, which the SQL in ``queries/time/`` joins.
+
+One pass over the orders for many dates (the core features are windows over them) is not
+done: it would be a second definition of every core feature to keep equal to the first.
+Measured on a generated shop of 50,000 customers (12 monthly points of a core-only segment):
+10.5 s cold, of which ~5.5 s is copying each date's families into the feature cache; 4.9 s
+with ``--no-cache``; 2.1 s warm; 21.8 s for 12 separate ``count --as-of`` runs.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import combinations
+
+import duckdb
+
+from segtui.core.features import FEATURE_TABLE
+from segtui.core.segments import _closest_name, filter_rows, member_flags
+from segtui.core.source import quote_str
+from segtui.core.workspace import DataRange, Progress, Workspace
+from segtui.errors import SegmentError, SegtuiError
+from segtui.resources import read_query
+
+#: Trend steps, and how many points a trend has when no --from is given.
+EVERY = ("day", "week", "month", "quarter")
+DEFAULT_POINTS = 12
+#: More dates than this is a mistake (--every day over years), not a question: one build each.
+MAX_POINTS = 400
+
+#: The pseudo-segments of a transition matrix.
+NOT_YET = "not yet a customer"
+NONE = "none"
+
+FROM_TABLE, TO_TABLE, DIFF_TABLE = "time_from", "time_to", "time_diff"
+
+
+class TimeError(SegtuiError):
+    """A question over time that cannot be asked as given (dates, groups); one line."""
+
+
+# --------------------------------------------------------------------------------------------
+# dates
+
+
+def period_start(day: date, every: str) -> date:
+    if every == "day":
+        return day
+    if every == "week":  # ISO weeks: Monday to Sunday
+        return day - timedelta(days=day.weekday())
+    if every == "month":
+        return day.replace(day=1)
+    if every == "quarter":
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    raise ValueError(f"unknown period {every!r}")
+
+
+def period_end(day: date, every: str) -> date:
+    """The last day of the period (day, ISO week ending Sunday, month, quarter) holding ``day``."""
+    if every == "day":
+        return day
+    if every == "week":
+        return period_start(day, "week") + timedelta(days=6)
+    month = day.month if every == "month" else 3 * ((day.month - 1) // 3) + 3
+    return date(day.year, month, calendar.monthrange(day.year, month)[1])
+
+
+def trend_dates(span: DataRange, start: date | None, end: date | None, every: str = "month") -> tuple[list[date], str | None]:
+    """The as-of dates of a trend, oldest first, and a note for stderr (None: nothing to say).
+
+    The last point is ``end`` (default: the last activity, as ``count`` defaults); before it
+    the ends of the previous periods (month ends for ``month``). Without ``start``: 12 points
+    in all, and those that would fall before the first order are skipped with a note (a shop
+    with three months of data gets its three months). With ``start``: ``start`` itself, then
+    every period end after it, then ``end``. An explicit date outside the data's range is
+    refused as ``--as-of`` is; so is a start after the end, and more than :data:`MAX_POINTS`.
+    """
+    if every not in EVERY:
+        raise TimeError(f"unknown --every {every!r}; use one of {', '.join(EVERY)}")
+    for flag, day in (("--from", start), ("--to", end)):
+        problem = span.refuse(day) if day is not None else None
+        if problem is not None:
+            raise TimeError(f"{flag}: {problem}")
+    end = end or span.last
+    if start is not None and start > end:
+        raise TimeError(f"--from {start} is after --to {end}")
+    ends: list[date] = []
+    previous = period_end(period_start(end, every) - timedelta(days=1), every)
+    while (start is not None and previous > start) or (start is None and len(ends) < DEFAULT_POINTS - 1):
+        if start is None and span.first is not None and previous < span.first:
+            break
+        ends.append(previous)
+        if len(ends) > MAX_POINTS:
+            raise TimeError(f"more than {MAX_POINTS} dates from {start} to {end} by {every}; choose a coarser --every "
+                            "or a shorter range")
+        previous = period_end(period_start(previous, every) - timedelta(days=1), every)
+    dates = sorted(ends) + [end]
+    if start is not None and start < dates[0]:
+        dates.insert(0, start)
+    note = None
+    if start is None and len(dates) < DEFAULT_POINTS:
+        note = f"the data starts on {span.first}: {len(dates)} of {DEFAULT_POINTS} dates, from {dates[0]}"
+    return dates, note
+
+
+def check_pair(span: DataRange, start: date, end: date) -> None:
+    """Two dates to compare: both inside the data's range, the first not after the second."""
+    for flag, day in (("--from", start), ("--to", end)):
+        problem = span.refuse(day)
+        if problem is not None:
+            raise TimeError(f"{flag}: {problem}")
+    if start > end:
+        raise TimeError(f"--from {start} is after --to {end}")
+
+
+# --------------------------------------------------------------------------------------------
+# one date at a time
+
+
+@contextmanager
+def as_of(ws: Workspace, day: date, fields, progress: Progress | None = None) -> Iterator[Workspace]:
+    """``ws``'s shop as of ``day`` with ``fields`` built (or read from the cache), released
+    (fresh families stored, temp tables dropped) when the block ends."""
+    here = ws.at(day)
+    try:
+        here.require(fields, progress)
+        yield here
+    except BaseException:
+        here.release(store=False)  # no cache copy after a failure or Ctrl-C
+        raise
+    here.release()
+
+
+def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], Progress]:
+    """Progress for date ``index`` of ``dates``: each date an equal share of the bar, its
+    description the date and the step being built."""
+    report = progress or (lambda step, fraction: None)
+
+    def for_date(index: int) -> Progress:
+        day = dates[index]
+        return lambda step, fraction: report(f"as of {day}: {step.removeprefix('features: ')}",
+                                             (index + min(max(fraction, 0.0), 1.0)) / len(dates))
+
+    return for_date
+
+
+def _snapshot(here: Workspace, table: str, sqls: Sequence[str]) -> None:
+    """Keep who is in each filter as of ``here``'s date: one row per customer of the universe then."""
+    filter_rows(here.con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT customer_id, {member_flags(sqls)} "
+                   f"FROM {FEATURE_TABLE}")
+
+
+def drop_snapshots(ws: Workspace) -> None:
+    for table in (FROM_TABLE, TO_TABLE, DIFF_TABLE):
+        ws.con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# --------------------------------------------------------------------------------------------
+# trend
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    as_of: date
+    count: int
+    total: int  # every customer as of that date
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.count / self.total, 2) if self.total else 0.0
+
+    def to_json(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "count": self.count, "percent": self.percent}
+
+
+def trend(ws: Workspace, sql: str, dates: Sequence[date], progress: Progress | None = None) -> list[TrendPoint]:
+    """Members of compiled filter SQL at each date: what ``count --as-of`` says at that date
+    (the same build, the same WHERE), with all customers then for the share."""
+    fields = ws.fields_of(sql)
+    step = _steps(progress, dates)
+    points = []
+    for index, day in enumerate(dates):
+        with as_of(ws, day, fields, step(index)) as here:
+            total, n = filter_rows(here.con, f"SELECT count(*), COALESCE(count_if({sql}), 0) FROM {FEATURE_TABLE}")[0]
+        points.append(TrendPoint(day, int(n), int(total)))
+    return points
+
+
+# --------------------------------------------------------------------------------------------
+# transitions
+
+
+@dataclass(frozen=True)
+class Transitions:
+    group: str
+    start: date
+    end: date
+    rows: list[str]  # the group's segments, then "none", then "not yet a customer"
+    columns: list[str]  # the group's segments, then "none"
+    cells: dict[tuple[str, str], int]  # (from, to) -> customers; every pair of rows x columns
+    left_out: dict[str, str]  # segments of the group that cannot be counted here -> why
+
+    def row_total(self, name: str) -> int:
+        return sum(n for (a, _), n in self.cells.items() if a == name)
+
+    def column_total(self, name: str) -> int:
+        return sum(n for (_, b), n in self.cells.items() if b == name)
+
+    def to_json(self) -> dict:
+        return {
+            "group": self.group, "from": self.start.isoformat(), "to": self.end.isoformat(),
+            "cells": [{"from": a, "to": b, "count": self.cells[(a, b)]} for a in self.rows for b in self.columns],
+        }
+
+
+def groups(ws: Workspace) -> list[str]:
+    """The segment groups of the catalogue, in its order."""
+    return list(dict.fromkeys(c.segment.group for c in ws.catalog.compiled))
+
+
+def group_segments(ws: Workspace, name: str):
+    """(the group's name as written, its usable segments in catalogue order, the others -> why);
+    an unknown group is refused with the nearest name."""
+    known = groups(ws)
+    found = next((g for g in known if g.casefold() == name.strip().casefold()), None)
+    if found is None:
+        close = _closest_name(name, known)
+        hint = f"; did you mean '{close}'?" if close else f"; groups: {', '.join(known)}"
+        raise SegmentError(f"unknown group '{name}'{hint}")
+    members = [c for c in ws.catalog.compiled if c.segment.group == found]
+    usable = [c for c in members if c.usable]
+    left_out = {c.name: (c.error or c.reason or "unavailable") for c in members if not c.usable}
+    if not usable:
+        raise SegmentError(f"no segment of group '{found}' can be counted in this shop: "
+                           + "; ".join(f"{n}: {why}" for n, why in left_out.items()))
+    return found, usable, left_out
+
+
+def _overlap_problem(con: duckdb.DuckDBPyConnection, table: str, names: Sequence[str], day: date) -> str | None:
+    """The first two segments (in catalogue order) that share customers in ``table``, said in a
+    line; None when every customer is in at most one."""
+    pairs = list(combinations(range(len(names)), 2))
+    if not pairs:
+        return None
+    row = con.execute("SELECT " + ", ".join(f"count_if(m{i} AND m{j})" for i, j in pairs) + f" FROM {table}").fetchone()
+    for (i, j), shared in zip(pairs, row):
+        if shared:
+            who = "1 customer as of {day} is" if shared == 1 else f"{shared:,} customers as of {day} are"
+            return f"{who.format(day=day)} in both '{names[i]}' and '{names[j]}'"
+    return None
+
+
+def transitions(ws: Workspace, group: str, start: date, end: date, first_match: bool = False,
+                progress: Progress | None = None) -> Transitions:
+    """Customers per (segment of ``group`` at ``start``, segment at ``end``).
+
+    The group's segments are meant to be mutually exclusive (the RFM grid). When two share a
+    customer at either date the matrix would count that customer twice, so it is refused,
+    naming the pair; ``first_match`` instead puts each customer in the group's first segment
+    that holds them (catalogue order, as ``segtui segments`` lists them). Then the margins
+    are those of that assignment. A customer in none of them is in "none"; one who was not in
+    the universe at ``start`` (no record, order or event yet) is "not yet a customer".
+    """
+    check_pair(ws.data_range, start, end)
+    name, segments, left_out = group_segments(ws, group)
+    names = [c.name for c in segments]
+    sqls = [str(c.sql) for c in segments]
+    fields = set().union(*(ws.fields_of(sql) for sql in sqls))
+    step = _steps(progress, [start, end])
+    try:
+        for index, (day, table) in enumerate(((start, FROM_TABLE), (end, TO_TABLE))):
+            with as_of(ws, day, fields, step(index)) as here:
+                _snapshot(here, table, sqls)
+            problem = None if first_match else _overlap_problem(ws.con, table, names, day)
+            if problem is not None:
+                raise TimeError(f"the segments of group '{name}' overlap: {problem}; "
+                                "pass --first-match to count each customer in the group's first segment that holds them")
+        label = "CASE " + " ".join(f"WHEN m{i} THEN {quote_str(n)}" for i, n in enumerate(names)) + f" ELSE {quote_str(NONE)} END"
+        sql = read_query("time/transitions.sql").replace("{label}", label)
+        found = ws.con.execute(sql, {"not_yet": NOT_YET}).fetchall()
+    finally:
+        drop_snapshots(ws)
+    rows, columns = [*names, NONE, NOT_YET], [*names, NONE]
+    cells = {(a, b): 0 for a in rows for b in columns}
+    for a, b, n in found:
+        cells[(a, b)] = cells.get((a, b), 0) + int(n)
+    return Transitions(name, start, end, rows, columns, cells, left_out)
+
+
+# --------------------------------------------------------------------------------------------
+# entered and left
+
+
+@dataclass(frozen=True)
+class Diff:
+    start: date
+    end: date
+    count_from: int
+    count_to: int
+    entered: int
+    left: int
+    stayed: int
+
+    def to_json(self) -> dict:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "count_from": self.count_from,
+                "count_to": self.count_to, "entered": self.entered, "left": self.left, "stayed": self.stayed}
+
+
+def diff(ws: Workspace, sql: str, start: date, end: date, progress: Progress | None = None, keep: bool = False) -> Diff:
+    """Who entered, left and stayed in compiled filter SQL between ``start`` and ``end``.
+
+    Entered: a member at ``end`` who was not one at ``start`` (including a customer who did not
+    exist yet); left: the reverse; stayed: both. So entered - left = count(end) - count(start).
+    ``keep``: leave the members in the temp table ``time_diff`` (customer_id, change) for
+    :func:`write_changes`; the caller drops it (:func:`drop_snapshots`).
+    """
+    check_pair(ws.data_range, start, end)
+    fields = ws.fields_of(sql)
+    step = _steps(progress, [start, end])
+    try:
+        for index, (day, table) in enumerate(((start, FROM_TABLE), (end, TO_TABLE))):
+            with as_of(ws, day, fields, step(index)) as here:
+                _snapshot(here, table, [sql])
+        ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {DIFF_TABLE} AS {read_query('time/diff.sql')}")
+        counts = dict(ws.con.execute(f"SELECT change, count(*) FROM {DIFF_TABLE} GROUP BY change").fetchall())
+    except BaseException:
+        drop_snapshots(ws)
+        raise
+    if not keep:
+        drop_snapshots(ws)
+    entered, left, stayed = (int(counts.get(k, 0)) for k in ("entered", "left", "stayed"))
+    return Diff(start, end, left + stayed, entered + stayed, entered, left, stayed)
+
+
+def write_changes(ws: Workspace, end: date, path, force: bool = False, stream=None) -> int:
+    """Write the members :func:`diff` kept (``keep=True``): customer_id, change (entered, left
+    or stayed) and the contact columns as of ``end``, grouped by change then by customer_id;
+    the export's conventions (format by extension, temp file then rename, --force, ``-``)."""
+    from segtui.core.export import export_members
+
+    contacts = ws.at(end).contacts
+    columns = ["customer_id", "change", *(contacts.columns if contacts is not None else ())]
+    return export_members(ws.con, "TRUE", path, columns, force, table=DIFF_TABLE, contacts=contacts, stream=stream,
+                          order=("change", False))
+
+
+__all__ = [
+    "DEFAULT_POINTS",
+    "EVERY",
+    "MAX_POINTS",
+    "NONE",
+    "NOT_YET",
+    "Diff",
+    "TimeError",
+    "Transitions",
+    "TrendPoint",
+    "as_of",
+    "check_pair",
+    "diff",
+    "group_segments",
+    "groups",
+    "period_end",
+    "transitions",
+    "trend",
+    "trend_dates",
+    "write_changes",
+]

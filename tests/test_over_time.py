@@ -1,0 +1,353 @@
+"""Segments over time: trend, transitions and diff.
+
+A hand-made shop whose answers are worked out by hand below, and generated shops (seeded) for
+the equalities that must hold on any data: a trend point is ``count --as-of`` at its date, a
+transition matrix's margins are the counts at both dates, entered - left is the change in count.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_one_line_error, make_duckdb, run_cli
+from segtui.core import timeline
+from segtui.core.generate import generate
+from segtui.core.workspace import open_workspace
+
+# --------------------------------------------------------------------------------------------
+# the hand-made shop
+#
+#   customer 1: orders 2026-01-05, 01-20, 02-10, 03-01; page views 01-25 and 03-30
+#   customer 2: one order 2026-01-10
+#   customer 3: orders 2026-02-15 and 03-20 (not yet a customer on 01-31)
+#   customer 4: a page view on 2026-03-05 only (not yet a customer on 01-31)
+#   customer 5: a customers record created 2026-01-02, nothing else
+#   the data runs from 2026-01-05 (first order) to 2026-03-31 (customer 2's page view)
+
+ORDERS = """
+SELECT * FROM (VALUES
+  (1, 1, TIMESTAMP '2026-01-05 10:00:00', 20.0),
+  (2, 1, TIMESTAMP '2026-01-20 10:00:00', 25.0),
+  (3, 1, TIMESTAMP '2026-02-10 10:00:00', 30.0),
+  (4, 1, TIMESTAMP '2026-03-01 10:00:00', 35.0),
+  (5, 2, TIMESTAMP '2026-01-10 12:00:00', 15.0),
+  (6, 3, TIMESTAMP '2026-02-15 09:00:00', 50.0),
+  (7, 3, TIMESTAMP '2026-03-20 09:00:00', 55.0)
+) AS t(order_id, customer_id, ordered_at, total)
+"""
+EVENTS = """
+SELECT * FROM (VALUES
+  (1, TIMESTAMP '2026-01-25 08:00:00', 'page_view'),
+  (1, TIMESTAMP '2026-03-30 08:00:00', 'page_view'),
+  (4, TIMESTAMP '2026-03-05 08:00:00', 'page_view'),
+  (2, TIMESTAMP '2026-03-31 08:00:00', 'page_view')
+) AS t(customer_id, occurred_at, type)
+"""
+CUSTOMERS = """
+SELECT * FROM (VALUES
+  (1, TIMESTAMP '2026-01-01 00:00:00'),
+  (2, TIMESTAMP '2026-01-01 00:00:00'),
+  (5, TIMESTAMP '2026-01-02 00:00:00')
+) AS t(customer_id, created_at)
+"""
+
+SEGMENTS = {
+    "buyers.sql": "-- name: Repeat buyers\n-- group: Activity\norders >= 2\n",
+    "singles.sql": "-- name: Single buyers\n-- group: Activity\norders = 1\n",
+    "any.sql": "-- name: Any buyer\n-- group: Overlapping\norders >= 1\n",
+    "repeat.sql": "-- name: Repeaters\n-- group: Overlapping\norders >= 2\n",
+}
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("hand")
+    shop = make_duckdb(folder / "shop.duckdb", {"orders": ORDERS, "events": EVENTS, "customers": CUSTOMERS})
+    segments = folder / "segments"
+    segments.mkdir()
+    for name, text in SEGMENTS.items():
+        (segments / name).write_text(text, encoding="utf-8")
+    return shop, segments
+
+
+@pytest.fixture
+def hand_ws(hand):
+    shop, segments = hand
+    ws = open_workspace(shop, segments_dir=segments, fields=None)
+    yield ws
+    ws.close()
+
+
+def test_trend_dates_default_is_twelve_month_ends_up_to_the_last_activity(hand_ws):
+    span = timeline.DataRange(date(2020, 1, 1), date(2026, 3, 15))
+    dates, note = timeline.trend_dates(span, None, None, "month")
+    assert dates[-1] == date(2026, 3, 15) and len(dates) == 12 and note is None
+    assert dates[:3] == [date(2025, 4, 30), date(2025, 5, 31), date(2025, 6, 30)]
+    assert dates[-2] == date(2026, 2, 28)
+
+
+def test_trend_dates_weeks_quarters_and_from(hand_ws):
+    span = timeline.DataRange(date(2020, 1, 1), date(2026, 3, 31))
+    weeks, _ = timeline.trend_dates(span, date(2026, 3, 10), None, "week")
+    assert weeks == [date(2026, 3, 10), date(2026, 3, 15), date(2026, 3, 22), date(2026, 3, 29), date(2026, 3, 31)]
+    quarters, _ = timeline.trend_dates(span, None, date(2026, 3, 31), "quarter")
+    assert quarters[-2:] == [date(2025, 12, 31), date(2026, 3, 31)] and len(quarters) == 12
+    days, _ = timeline.trend_dates(span, date(2026, 3, 29), None, "day")
+    assert days == [date(2026, 3, 29), date(2026, 3, 30), date(2026, 3, 31)]
+
+
+def test_trend_dates_before_the_first_order_are_skipped_with_a_note(hand_ws):
+    dates, note = timeline.trend_dates(hand_ws.data_range, None, None, "month")
+    assert dates == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    assert "2026-01-05" in note and "3 of 12" in note
+
+
+@pytest.mark.parametrize("start, end, words", [
+    (date(2026, 3, 1), date(2026, 2, 1), "is after --to"),
+    (date(2025, 12, 31), None, "before the first order"),
+    (None, date(2026, 4, 1), "after the last activity"),
+])
+def test_trend_dates_refused(hand_ws, start, end, words):
+    with pytest.raises(timeline.TimeError, match=words):
+        timeline.trend_dates(hand_ws.data_range, start, end, "month")
+
+
+def test_trend_dates_refuse_too_many_points():
+    span = timeline.DataRange(date(2020, 1, 1), date(2026, 3, 31))
+    with pytest.raises(timeline.TimeError, match="coarser"):
+        timeline.trend_dates(span, date(2020, 1, 1), None, "day")
+
+
+def test_trend_by_hand(hand_ws):
+    dates = [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    repeat = timeline.trend(hand_ws, hand_ws.compile("orders >= 2"), dates)
+    assert [(p.count, p.total) for p in repeat] == [(1, 3), (1, 4), (2, 5)]  # universe: 1,2,5 / +3 / +4
+    assert repeat[-1].percent == 40.0
+    # an events field: a visit in the 30 days up to each date (1 on 01-25; 1, 4 and 2 in March)
+    visits = timeline.trend(hand_ws, hand_ws.compile("visits_30d >= 1"), dates)
+    assert [p.count for p in visits] == [1, 0, 3]
+
+
+def test_transitions_by_hand(hand_ws):
+    result = timeline.transitions(hand_ws, "activity", date(2026, 1, 31), date(2026, 3, 31))
+    assert result.group == "Activity"
+    assert result.rows == ["Repeat buyers", "Single buyers", "none", "not yet a customer"]
+    assert result.columns == ["Repeat buyers", "Single buyers", "none"]
+    nonzero = {k: n for k, n in result.cells.items() if n}
+    assert nonzero == {
+        ("Repeat buyers", "Repeat buyers"): 1,  # customer 1
+        ("Single buyers", "Single buyers"): 1,  # customer 2
+        ("none", "none"): 1,  # customer 5
+        ("not yet a customer", "Repeat buyers"): 1,  # customer 3
+        ("not yet a customer", "none"): 1,  # customer 4
+    }
+    cells = result.to_json()["cells"]
+    assert len(cells) == 4 * 3 and set(cells[0]) == {"from", "to", "count"}
+
+
+def test_transitions_of_overlapping_segments_are_refused_or_first_match(hand_ws):
+    with pytest.raises(timeline.TimeError, match="'Any buyer' and 'Repeaters'.*--first-match"):
+        timeline.transitions(hand_ws, "Overlapping", date(2026, 1, 31), date(2026, 3, 31))
+    result = timeline.transitions(hand_ws, "Overlapping", date(2026, 1, 31), date(2026, 3, 31), first_match=True)
+    assert result.row_total("Any buyer") == 2 and result.row_total("Repeaters") == 0  # catalogue order: first wins
+    assert result.column_total("Any buyer") == 3
+
+
+def test_unknown_group_suggests_the_nearest(hand_ws):
+    from segtui.errors import SegmentError
+
+    with pytest.raises(SegmentError, match="did you mean 'Activity'"):
+        timeline.transitions(hand_ws, "Activty", date(2026, 1, 31), date(2026, 3, 31))
+
+
+def test_diff_by_hand(hand_ws, tmp_path):
+    sql = hand_ws.compile("orders >= 2")
+    result = timeline.diff(hand_ws, sql, date(2026, 1, 31), date(2026, 3, 31), keep=True)
+    assert (result.entered, result.left, result.stayed) == (1, 0, 1)
+    single = timeline.diff(hand_ws, hand_ws.compile("orders = 1"), date(2026, 1, 31), date(2026, 2, 28), keep=False)
+    assert (single.entered, single.left, single.stayed) == (1, 0, 1)  # customer 3 entered, 2 stayed
+    result = timeline.diff(hand_ws, hand_ws.compile("orders = 1"), date(2026, 2, 28), date(2026, 3, 31), keep=True)
+    assert (result.entered, result.left, result.stayed) == (0, 1, 1)  # customer 3 left (a second order)
+    target = tmp_path / "changes.csv"
+    assert timeline.write_changes(hand_ws, date(2026, 3, 31), target) == 2
+    assert target.read_text().splitlines() == ["customer_id,change", "3,left", "2,stayed"]
+    timeline.drop_snapshots(hand_ws)
+
+
+def test_no_tables_left_behind(hand_ws):
+    timeline.trend(hand_ws, hand_ws.compile("orders >= 2"), [date(2026, 1, 31), date(2026, 3, 31)])
+    timeline.transitions(hand_ws, "Activity", date(2026, 1, 31), date(2026, 3, 31))
+    timeline.diff(hand_ws, hand_ws.compile("orders >= 2"), date(2026, 1, 31), date(2026, 3, 31))
+    left = {r[0] for r in hand_ws.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert not left & {"time_from", "time_to", "time_diff"} and not any(t.startswith("feature_core") for t in left)
+
+
+# --------------------------------------------------------------------------------------------
+# generated shops: the equalities
+
+
+@pytest.fixture(scope="module", params=[7, 11])
+def generated(request, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp(f"gen{request.param}") / "shop.duckdb"
+    generate(path, customers=400, seed=request.param)
+    return path
+
+
+def _count_at(shop: Path, day: date, sql_of) -> tuple[int, int]:
+    """What ``count --as-of`` computes, in a workspace of its own: (members, all customers)."""
+    ws = open_workspace(shop, as_of=day, fields=None)
+    try:
+        sql = sql_of(ws)
+        return ws.count_where(sql), ws.total()
+    finally:
+        ws.close()
+
+
+SEVERAL_FAMILIES = ["Best customers", "Window shoppers", "Abandoned cart", "Cross-category buyers", "RFM: At risk"]
+
+
+@pytest.mark.parametrize("segment", SEVERAL_FAMILIES)
+def test_trend_equals_count_as_of_at_every_date(generated, segment):
+    ws = open_workspace(generated, fields=None)
+    try:
+        sql = str(ws.segment(segment).sql)
+        dates, _ = timeline.trend_dates(ws.data_range, None, None, "quarter")
+        points = timeline.trend(ws, sql, dates)
+    finally:
+        ws.close()
+    for point in points:
+        expected = _count_at(generated, point.as_of, lambda w: str(w.segment(segment).sql))
+        assert (point.count, point.total) == expected, point
+
+
+def test_trend_of_a_filter_over_several_families_equals_count(generated):
+    expr = "orders >= 1 AND visits_30d >= 1 OR discount_share > 0.3"
+    ws = open_workspace(generated, fields=None)
+    try:
+        dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
+        points = timeline.trend(ws, ws.compile(expr), dates[-4:])
+    finally:
+        ws.close()
+    assert any(p.count for p in points)
+    for point in points:
+        assert (point.count, point.total) == _count_at(generated, point.as_of, lambda w: w.compile(expr))
+
+
+def test_transition_margins_equal_the_counts_at_both_dates(generated):
+    ws = open_workspace(generated, fields=None)
+    try:
+        first = date(ws.data_range.last.year - 1, ws.data_range.last.month, 1)
+        last = ws.data_range.last
+        result = timeline.transitions(ws, "RFM", first, last)
+    finally:
+        ws.close()
+    assert result.row_total(timeline.NOT_YET) > 0, "customers must appear between the dates"
+    total_from = total_to = None
+    for name in result.columns[:-1]:
+        n_from, total_from = _count_at(generated, first, lambda w: str(w.segment(name).sql))
+        n_to, total_to = _count_at(generated, last, lambda w: str(w.segment(name).sql))
+        assert result.row_total(name) == n_from, name
+        assert result.column_total(name) == n_to, name
+    assert sum(result.row_total(r) for r in result.rows if r != timeline.NOT_YET) == total_from
+    assert sum(result.column_total(c) for c in result.columns) == total_to
+    assert result.row_total(timeline.NOT_YET) == total_to - total_from
+
+
+@pytest.mark.parametrize("segment", ["Late for their own rhythm", "Window shoppers", "High value"])
+def test_entered_minus_left_is_the_change_in_count(generated, segment):
+    ws = open_workspace(generated, fields=None)
+    try:
+        first, last = date(ws.data_range.last.year, 1, 31), ws.data_range.last
+        result = timeline.diff(ws, str(ws.segment(segment).sql), first, last)
+    finally:
+        ws.close()
+    n_from, _ = _count_at(generated, first, lambda w: str(w.segment(segment).sql))
+    n_to, _ = _count_at(generated, last, lambda w: str(w.segment(segment).sql))
+    assert (result.count_from, result.count_to) == (n_from, n_to)
+    assert result.entered - result.left == n_to - n_from
+    assert result.stayed + result.left == n_from and result.stayed + result.entered == n_to
+
+
+# --------------------------------------------------------------------------------------------
+# the command line
+
+
+def _cli(hand, *args):
+    shop, segments = hand
+    return run_cli(args[0], str(shop), "--segments", str(segments), *args[1:])
+
+
+def test_cli_trend_json_shape_and_note(hand):
+    result = _cli(hand, "trend", "--where", "orders >= 2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"as_of": "2026-01-31", "count": 1, "percent": 33.33},
+        {"as_of": "2026-02-28", "count": 1, "percent": 25.0},
+        {"as_of": "2026-03-31", "count": 2, "percent": 40.0},
+    ]
+    assert "the data starts on 2026-01-05" in result.stderr
+
+
+def test_cli_trend_matches_cli_count(hand):
+    trend = _cli(hand, "trend", "--segment", "repeat buyers", "--every", "week", "--from", "2026-03-01", "--json")
+    assert trend.returncode == 0, trend.stderr
+    for point in json.loads(trend.stdout):
+        count = _cli(hand, "count", "--segment", "Repeat buyers", "--as-of", point["as_of"])
+        assert count.stdout.strip() == str(point["count"]), point
+
+
+def test_cli_trend_table(hand):
+    result = _cli(hand, "trend", "--segment", "Repeat buyers")
+    assert result.returncode == 0, result.stderr
+    assert "2026-03-31" in result.stdout and "Repeat buyers" in result.stdout
+
+
+def test_cli_transitions_json_and_table(hand):
+    result = _cli(hand, "transitions", "--group", "Activity", "--from", "2026-01-31", "--to", "2026-03-31", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"group", "from", "to", "cells"} and data["from"] == "2026-01-31"
+    assert {"from": "not yet a customer", "to": "Repeat buyers", "count": 1} in data["cells"]
+    table = _cli(hand, "transitions", "--group", "Activity", "--from", "2026-01-31", "--to", "2026-03-31")
+    assert table.returncode == 0 and "not yet a customer" in table.stdout and "Repeat buyers" in table.stdout
+
+
+def test_cli_diff_json_and_out(hand, tmp_path):
+    target = tmp_path / "diff.csv"
+    result = _cli(hand, "diff", "--segment", "Single buyers", "--from", "2026-02-28", "--to", "2026-03-31", "--json",
+                  "--out", str(target))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"segment": "Single buyers", "from": "2026-02-28", "to": "2026-03-31",
+                                         "count_from": 2, "count_to": 1, "entered": 0, "left": 1, "stayed": 1}
+    assert target.read_text().splitlines() == ["customer_id,change", "3,left", "2,stayed"]
+    again = _cli(hand, "diff", "--segment", "Single buyers", "--from", "2026-02-28", "--to", "2026-03-31",
+                 "--out", str(target))
+    assert_one_line_error(again, 1, "--force")
+    stdout = _cli(hand, "diff", "--where", "orders = 1", "--from", "2026-02-28", "--to", "2026-03-31", "--out", "-")
+    assert stdout.returncode == 0 and stdout.stdout.splitlines() == ["customer_id,change", "3,left", "2,stayed"]
+    assert "1 left" in stdout.stderr
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (("trend", "--segment", "Repeat buyer"), 1, "did you mean 'Repeat buyers'"),
+    (("trend", "--where", "orders >= 2", "--from", "2026-03-01", "--to", "2026-02-01"), 1, "is after --to"),
+    (("trend", "--where", "orders >= 2", "--from", "2025-01-01"), 1, "before the first order"),
+    (("trend", "--where", "orders >= 2", "--to", "2027-01-01"), 1, "after the last activity"),
+    (("trend", "--where", "orders >= 2", "--every", "year"), 2, "--every"),
+    (("trend", "--where", "orders >= 2", "--from", "2026-13-01"), 2, "YYYY-MM-DD"),
+    (("transitions", "--group", "Activty", "--from", "2026-01-31", "--to", "2026-03-31"), 1, "did you mean 'Activity'"),
+    (("transitions", "--group", "Overlapping", "--from", "2026-01-31", "--to", "2026-03-31"), 1, "--first-match"),
+    (("transitions", "--group", "Activity", "--from", "2026-03-31", "--to", "2026-01-31"), 1, "is after --to"),
+    (("diff", "--segment", "Repeat buyers", "--from", "2026-01-01", "--to", "2026-03-31"), 1, "before the first order"),
+    (("diff", "--segment", "Repeat buyers", "--from", "2026-01-31", "--to", "2026-03-31", "--json", "--out", "-"), 2,
+     "--json"),
+    (("diff", "--from", "2026-01-31", "--to", "2026-03-31"), 2, "--where"),
+])
+def test_cli_bad_input_is_one_line(hand, args, code, words):
+    result = _cli(hand, *args)
+    assert_one_line_error(result, code, words)
+    assert result.stdout == ""
