@@ -16,9 +16,9 @@ from datetime import date, datetime
 from typing import Any
 
 from segtui.core.features import FEATURE_TABLE
-from segtui.core.filters import conditions
+from segtui.core.compare import split
 from segtui.core.source import CONTACT_COLUMNS, quote_ident
-from segtui.errors import FilterError, SegtuiError
+from segtui.errors import SegtuiError
 from segtui.resources import read_query
 
 #: The features a customer's story leads with, each beside the shop's median (text fields
@@ -233,17 +233,10 @@ def _belonging(ws, cursor, id_type: str, ident: Any) -> tuple[list[str], list[Ne
 
 
 def _conditions(ws, compiled) -> list[tuple[str, str]]:
-    """A segment's top-level conditions, each as (its text as written, its compiled SQL). The
-    compiled SQL is split the same way (``in_segment`` is inlined in parentheses, so the top
-    level is the same); should the two ever differ, the compiled parts are shown."""
+    """A segment's top-level conditions as (text as written, compiled SQL), once per workspace."""
     memo = ws.memo.setdefault("conditions", {})
     if compiled.sql not in memo:
-        sqls = conditions(compiled.sql)
-        try:
-            texts = conditions(compiled.segment.where)
-        except FilterError:
-            texts = []
-        memo[compiled.sql] = list(zip(texts if len(texts) == len(sqls) else sqls, sqls))
+        memo[compiled.sql] = split(compiled.segment.where, compiled.sql)
     return memo[compiled.sql]
 
 
