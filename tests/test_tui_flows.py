@@ -811,3 +811,21 @@ async def test_a_full_loading_bar_shows_no_time_left(tui_shop, monkeypatch):
         gate.set()
         await wait_ready(pilot)
     assert hidden, "a full bar still shows an ETA (--:--:--)"
+
+
+async def test_the_profile_shows_who_nearly_qualifies(tui_shop, engine):
+    from segtui.core.compare import near_misses
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        app.query_one(SegmentList).jump_to("Best customers")
+        detail = app.query_one(DetailPane)
+        await wait_for(pilot, lambda: detail.selection is not None and detail.selection.title == "Best customers"
+                       and len(detail.near) == 3)
+        compiled = engine.segment("Best customers")
+        expected = near_misses(engine.con, compiled.segment.where, compiled.sql)
+        assert [(m.condition, m.count) for m in detail.near] == [(m.condition, m.count) for m in expected]
+        text = static_text(app, "#detail-body")
+        for miss in expected:
+            assert f"{miss.count:,} but for {miss.condition}" in text

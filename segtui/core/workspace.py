@@ -290,6 +290,13 @@ class Workspace:
     def members_page(self, cursor, sql: str, columns, sort: str, descending: bool, offset: int, limit: int) -> list[tuple]:
         return answers.members_page(cursor, sql, columns, sort, descending, offset, limit)
 
+    def near_misses(self, cursor, expr: str, sql: str):
+        """Per top-level condition of a filter, who meets every other one and not this one
+        (``segtui.core.compare``), on what ``customer_features`` holds now."""
+        from segtui.core.compare import near_misses
+
+        return near_misses(self._on(cursor), expr, sql)
+
     def case_hints(self, cursor, expr: str) -> list[str]:
         """Why a filter may have matched no one: a text value written in another case."""
         held = set(self.features.columns) if self.features is not None else set()

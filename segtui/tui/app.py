@@ -601,7 +601,7 @@ class SegtuiApp(App):
 
     def on_work_done(self, message: WorkDone) -> None:
         self.call_later(self._close_retired)
-        if message.channel in ("profile", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
+        if message.channel in ("profile", "near", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
         self._tell_unexpected(message)
         handler = getattr(self, f"_done_{message.channel}")
@@ -662,6 +662,7 @@ class SegtuiApp(App):
         preview.reset(columns, sort="total_spent" if "total_spent" in columns else "customer_id")
         sql = selection.sql
         self._run_query("profile", lambda ws, cursor: ws.profile(cursor, sql))
+        self._run_query("near", lambda ws, cursor: (selection, ws.near_misses(cursor, selection.expr, sql)))
         preview.request()
 
     def _preview_columns(self, expr: str) -> list[str]:
@@ -673,6 +674,11 @@ class SegtuiApp(App):
         chosen = ["customer_id"] + [c for c in available if c in used and c != "customer_id"]
         chosen += [c for c in PREVIEW_COLUMNS if c in available and c not in chosen]
         return chosen[:PREVIEW_MAX_COLUMNS]
+
+    def _done_near(self, message: WorkDone) -> None:
+        if not message.error:  # a profile that failed says why; near misses just stay away
+            selection, near = message.result
+            self.query_one(DetailPane).show_near(selection, near)
 
     def _done_profile(self, message: WorkDone) -> None:
         detail = self.query_one(DetailPane)

@@ -32,6 +32,7 @@ class DetailPane(VerticalScroll):
         self.profile: Profile | None = None
         self.state = "empty"  # empty | loading | ready | error | waiting
         self.message = ""
+        self.near: list = []  # near misses of the selection's filter (core.compare.NearMiss)
 
     def compose(self):
         yield Static(id="detail-body")
@@ -40,8 +41,15 @@ class DetailPane(VerticalScroll):
              message: str = "") -> None:  # fmt: skip
         if selection != self.selection:
             self.scroll_home(animate=False)
+            self.near = []
         self.selection, self.profile, self.state, self.message = selection, profile, state, message
         self._draw()
+
+    def show_near(self, selection: Selection | None, near: list) -> None:
+        """The near misses of ``selection`` (asked after its profile); ignored if it is gone."""
+        if selection == self.selection:
+            self.near = list(near)
+            self._draw()
 
     def on_resize(self) -> None:
         self._draw()
@@ -51,11 +59,11 @@ class DetailPane(VerticalScroll):
             return
         width = max(self.scrollable_content_region.width, 30)
         self.query_one("#detail-body", Static).update(render_detail(self.selection, self.profile, self.state,
-                                                                    self.message, width))  # fmt: skip
+                                                                    self.message, width, self.near))  # fmt: skip
 
 
 def render_detail(selection: Selection | None, profile: Profile | None, state: str, message: str,
-                  width: int) -> RenderableType:  # fmt: skip
+                  width: int, near: list | None = None) -> RenderableType:  # fmt: skip
     if selection is None:
         return Text("no segment selected", style="dim")
     parts: list[RenderableType] = []
@@ -84,11 +92,23 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         return Group(*parts)
     if state == "loading":
         parts.append(Text("updating…", style="dim"))
-    parts.extend(render_profile(profile, width))
+    parts.extend(render_profile(profile, width, near or []))
     return Group(*parts)
 
 
-def render_profile(p: Profile, width: int) -> list[RenderableType]:
+def render_near(near: list) -> list[RenderableType]:
+    """Who would be in it but for one condition: the customers to nudge (segtui nearmiss)."""
+    if len(near) < 2:  # one condition: "near" would be everyone outside it
+        return []
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for miss in near:
+        grid.add_row(Text(f"{miss.count:,}", style="bold"), Text.assemble(("but for ", "dim"), miss.condition))
+    return [Text(""), Text("Nearly in: every other condition met", style="bold"), grid]
+
+
+def render_profile(p: Profile, width: int, near: list | None = None) -> list[RenderableType]:
     bar_width = max(6, min(24, width - 30))  # the distribution rows: label, bar, two shares
     share_width = max(6, min(40, width - 20))  # the customers/revenue rows: label, bar, share
     out: list[RenderableType] = [Text("")]
@@ -102,6 +122,7 @@ def render_profile(p: Profile, width: int) -> list[RenderableType]:
     if weight:
         out.append(weight)
     out.append(shares)
+    out += render_near(near or [])
 
     stats = Table.grid(padding=(0, 2))
     stats.add_column(no_wrap=True)
