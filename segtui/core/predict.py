@@ -226,6 +226,9 @@ def _check_fit(model: str, result, names) -> None:
     on_bound = [name for name, value in zip(names, result.x) if abs(value) >= _LOG_BOUND - 1e-3]
     if on_bound:
         values = ", ".join(f"{n}={math.exp(v):.3g}" for n, v in zip(names, result.x))
+        if model == "BG/NBD" and "b" in on_bound and result.x[names.index("b")] > 0:
+            raise PredictError(f"the BG/NBD fit sees no customer dropping out ({values}): buyers keep coming "
+                               "back at their own pace, so there is no churn to model; try a longer calibration period")
         raise PredictError(f"the {model} fit runs off to the edge ({values}): the data does not identify "
                            f"{', '.join(on_bound)}; it may be too small or degenerate")
 
