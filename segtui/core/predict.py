@@ -319,7 +319,7 @@ def fit_gamma_gamma(x, m) -> GammaGamma:
     params = np.exp(result.x)
     _check_fit("Gamma-Gamma", result, ("p", "q", "gamma"))
     loglik = float(np.dot(weights, gamma_gamma_loglik(params, ux, um)))
-    return GammaGamma(*(float(v) for v in params), loglik=loglik, customers=int(len(x)),
+    return GammaGamma(*(float(v) for v in params), loglik=loglik, customers=len(x),
                       iterations=int(result.nit))
 
 
