@@ -636,6 +636,57 @@ def nearmiss(
         out.print(render_near_misses(label, misses, ws.as_of))
 
 
+UNITS = ("week", "day")
+
+
+@app.command()
+def predict(
+    source: SourceArg,
+    calibration_end: Annotated[Optional[str], typer.Option(
+        "--calibration-end", help="Fit to the orders up to this date (YYYY-MM-DD; default: the last activity).")] = None,
+    holdout_end: Annotated[Optional[str], typer.Option(
+        "--holdout-end", help="Compare the predictions with the purchases after the calibration end up to this date.")] = None,
+    unit: Annotated[str, typer.Option("--unit", help="The time unit of the fit: week or day.")] = "week",
+    mapping: MappingOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False,
+) -> None:
+    """Fit the BG/NBD purchase model and the Gamma-Gamma spend model to the buyers up to a
+    date; with --holdout-end, show how well they predict the purchases after it."""
+    from segtui.core.check import require_usable
+    from segtui.core.source import open_source
+    from segtui.core.workspace import data_range, resolve_as_of
+
+    if unit not in UNITS:
+        raise typer.BadParameter(f"{unit!r} is not a unit; use week or day", param_hint="--unit")
+    calibration_day = _parse_date(calibration_end, "--calibration-end")
+    holdout_day = _parse_date(holdout_end, "--holdout-end")
+    shop = open_source(source, mapping, snapshot=snapshot)
+    try:
+        require_usable(shop)
+        span = data_range(shop)
+        calibration_day = resolve_as_of(shop, calibration_day, span)
+        if holdout_day is not None:
+            if holdout_day <= calibration_day:
+                raise SegtuiError(f"the holdout end {holdout_day} must be after the calibration end {calibration_day}"
+                                  + ("" if calibration_end else " (the last activity; give --calibration-end)"))
+            problem = span.refuse(holdout_day)
+            if problem is not None:
+                raise SegtuiError(problem.replace("as-of", "holdout end", 1))
+        from segtui.core.predict import predict as run_predict
+
+        progress, update = _progress(total=None)
+        with progress:
+            update("predict: fitting", 0.0)
+            prediction = run_predict(shop.con, calibration_day, holdout_day, unit)
+        if json_out:
+            out.print_json(json.dumps(prediction.to_json()))
+            return
+        from segtui.render import render_prediction
+
+        out.print(render_prediction(prediction, shop.name))
+    finally:
+        shop.close()
+
+
 cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",
                         no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")

@@ -225,3 +225,36 @@ def render_near_misses(label: str, misses, as_of) -> Table:
     for index, miss in enumerate(misses, start=1):
         table.add_row(str(index), Text(miss.condition), f"{miss.count:,}")
     return table
+
+
+def render_prediction(prediction, source: str) -> Group:
+    """The `segtui predict` report: both models' parameters and log-likelihoods and, with a
+    holdout, its predicted against actual purchase days by calibration frequency.
+
+    ``prediction`` is a ``segtui.core.predict.Prediction``; not imported here, so that the
+    other commands' renderings do not load numpy."""
+    unit = prediction.unit
+    head = Text()
+    head.append("Source ", style="bold").append(source)
+    head.append(f"  calibration to {prediction.calibration_end}, {prediction.customers:,} buyers, unit {unit}")
+    b, g = prediction.bgnbd, prediction.gamma_gamma
+    purchases = _table("BG/NBD (purchases)", "r", "alpha", "a", "b", "log-likelihood", "buyers",
+                       right=("r", "alpha", "a", "b", "log-likelihood", "buyers"))
+    purchases.add_row(f"{b.r:.4g}", f"{b.alpha:.4g}", f"{b.a:.4g}", f"{b.b:.4g}", f"{b.loglik:,.1f}",
+                      f"{prediction.customers:,}")
+    spend = _table("Gamma-Gamma (spend per purchase)", "p", "q", "gamma", "mean spend", "log-likelihood",
+                   "repeat buyers", right=("p", "q", "gamma", "mean spend", "log-likelihood", "repeat buyers"))
+    spend.add_row(f"{g.p:.4g}", f"{g.q:.4g}", f"{g.gamma:.4g}",
+                  f"{g.mean_spend:,.2f}" if g.mean_spend is not None else "none (q <= 1)", f"{g.loglik:,.1f}",
+                  f"{g.customers:,}")
+    parts = [head, Text(""), purchases, Text(""), spend]
+    h = prediction.holdout
+    if h is not None:
+        table = _table(f"Holdout to {h.end} ({h.length:g} {unit}s): repeat purchase days",
+                       "calibration frequency", "customers", "predicted", "actual", right=("customers", "predicted", "actual"))
+        for row in h.by_frequency:
+            table.add_row(row["frequency"], f"{row['customers']:,}", f"{row['predicted']:,.1f}", f"{row['actual']:,}")
+        table.add_section()
+        table.add_row("total", f"{prediction.customers:,}", f"{h.predicted:,.1f}", f"{h.actual:,}", style="bold")
+        parts += [Text(""), table]
+    return Group(*parts)

@@ -1,0 +1,441 @@
+"""Who is still a customer, how often they will buy and what they will spend: the BG/NBD model
+(Fader, Hardie and Lee 2005, "Counting your customers the easy way") and the Gamma-Gamma model
+of spend (Fader and Hardie, "The Gamma-Gamma model of monetary value"), fitted by maximum
+likelihood to a shop's orders.
+
+The per-customer summary is SQL (``queries/predict/summary.sql``, DESIGN.md "Predictive
+conventions"); numpy and scipy do the arithmetic here. This is the only module that imports
+them: a command that does not predict must not pay for loading them.
+
+The definitions, in the unit of the fit (weeks, or days with ``unit="day"``), for one customer:
+
+- ``x`` (frequency): repeat purchase days in the calibration period (distinct days − 1).
+- ``t_x`` (recency): from the first to the last purchase day (0 when ``x`` is 0).
+- ``T`` (age): from the first purchase day to the calibration end.
+- ``m`` (monetary): the mean spend of the repeat purchase days.
+
+BG/NBD: while alive a customer buys at rate λ (gamma across customers: shape r, rate α) and
+after each repeat purchase drops out for good with probability p (beta across customers: a, b).
+Gamma-Gamma: each purchase's spend is gamma (shape p, rate ν), ν gamma across customers (shape
+q, rate γ), independent of the purchase process.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from scipy import optimize, special
+
+from segtui.core.features import render
+from segtui.errors import SegtuiError
+from segtui.resources import read_query
+
+#: Days in each unit a fit may use.
+UNITS = {"week": 7.0, "day": 1.0}
+
+#: The least data a fit is attempted on: fewer buyers, or fewer repeat buyers, and the maximum
+#: of the likelihood is a poor guess at best (or does not exist: without any repeat purchase
+#: the dropout parameters a and b have no maximum). Klaviyo asks for 500 customers; the model
+#: itself, four parameters, is identified long before that, and a small shop still learns
+#: something from it (the holdout table says how much).
+MIN_CUSTOMERS = 30
+MIN_REPEAT_BUYERS = 10
+
+#: Parameters are fitted as logarithms inside these bounds; a fit that ends on one has found no
+#: interior maximum (the data is degenerate, e.g. nobody ever drops out) and is refused.
+_LOG_BOUND = 18.0
+
+#: The holdout table's frequency classes: 0..6 and everything above in one.
+FREQUENCY_CAP = 7
+
+
+class PredictError(SegtuiError):
+    """The data cannot support a fit (too small, degenerate) or the fit did not converge."""
+
+
+# ---------------------------------------------------------------------------------------------
+# BG/NBD
+
+
+@dataclass(frozen=True)
+class BGNBD:
+    """Fitted BG/NBD parameters and how the fit went.
+
+    ``loglik`` is the sum over customers of the log-likelihood (natural log) at the maximum;
+    it depends on the unit (the density of a purchase time has a unit), so compare fits in the
+    same unit only.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    loglik: float
+    converged: bool = True
+    iterations: int = 0
+    message: str = ""
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        return (self.r, self.alpha, self.a, self.b)
+
+
+def bgnbd_loglik(params, x, t_x, T) -> np.ndarray:
+    """Each customer's BG/NBD log-likelihood (FHL 2005, eq. 6)::
+
+        L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))
+          + [x > 0] B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))
+
+    in logs throughout (gammaln, and logaddexp for the sum), so that a customer with hundreds
+    of purchases neither overflows Γ nor underflows the powers."""
+    r, alpha, a, b = params
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    a4 = np.full_like(x, -np.inf)
+    xr = x[repeat]
+    a4[repeat] = np.log(a) - np.log(b + xr - 1) - (r + xr) * np.log(alpha + t_x[repeat])
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def p_alive(params, x, t_x, T) -> np.ndarray:
+    """The probability that a customer is still alive at T (FHL 2005, eq. 12)::
+
+        P(alive) = 1 / (1 + [x > 0] · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))
+
+    1 for a customer without a repeat purchase (in the model one can only drop out right
+    after a repeat purchase); it falls the longer ago the last purchase was. The odds are
+    taken in logs and turned into a probability by the logistic function (no overflow for a
+    customer gone for years)."""
+    r, alpha, a, b = params
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    log_odds = np.full(np.broadcast(x, t_x, T).shape, -np.inf)
+    x, t_x, T = np.broadcast_arrays(x, t_x, T)
+    repeat = x > 0
+    xr = x[repeat]
+    log_odds[repeat] = (np.log(a) - np.log(b + xr - 1)
+                        + (r + xr) * (np.log(alpha + T[repeat]) - np.log(alpha + t_x[repeat])))
+    return special.expit(-log_odds)
+
+
+def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
+    """The expected number of purchases in the next ``t`` units (FHL 2005, eq. 10)::
+
+        E[Y(t) | x, t_x, T] = P(alive) · (a+b+x−1)/(a−1) · (1 − S)
+        S = ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; z),   z = t/(α+T+t)
+
+    The Gaussian hypergeometric series converges for z < 1 but, when c−a−b = a−1−r−x < 0 (a
+    frequent buyer), grows like (1−z)^(a−1−r−x) as t outruns α+T, and the power in front
+    shrinks as fast: their product is fine, each factor may overflow. Then Euler's transform
+    ₂F₁(A, B; C; z) = (1−z)^(C−A−B) ₂F₁(C−A, C−B; C; z) gives S = (1−z)^(a−1) ·
+    ₂F₁(a+b−1−r, a−1; a+b+x−1; z), whose own c−a−b = x+r+1−a is then positive: each customer
+    gets the form whose series converges at z = 1. A value that still is not finite raises
+    PredictError (never a silent NaN). At a = 1 exactly the expression is 0/0; a is moved off
+    it by 1e-9 (the limit is continuous there)."""
+    r, alpha, a, b = params
+    if abs(a - 1.0) < 1e-9:
+        a = 1.0 + 1e-9
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    x, t_x, T = np.broadcast_arrays(x, t_x, T)
+    z = t / (alpha + T + t)
+    log_1mz = np.log(alpha + T) - np.log(alpha + T + t)
+    c = a + b + x - 1
+    direct = (a - 1 - r - x) > 0
+    s = np.empty_like(x)
+    s[direct] = np.exp((r + x[direct]) * log_1mz[direct]) * special.hyp2f1(r + x[direct], b + x[direct], c[direct], z[direct])
+    euler = ~direct
+    s[euler] = np.exp((a - 1) * log_1mz[euler]) * special.hyp2f1(a + b - 1 - r, a - 1, c[euler], z[euler])
+    expected = p_alive((r, alpha, a, b), x, t_x, T) * (c / (a - 1)) * (1 - s)
+    if not np.all(np.isfinite(expected)):
+        raise PredictError(f"the expected purchases over {t:g} units overflow for these parameters "
+                           f"(r={r:.4g}, alpha={alpha:.4g}, a={a:.4g}, b={b:.4g}); try a shorter horizon or --unit week")
+    return expected
+
+
+def fit_bgnbd(x, t_x, T) -> BGNBD:
+    """Maximum-likelihood BG/NBD parameters for these customers.
+
+    Customers with the same (x, t_x, T) are one term with a weight, so that a million
+    customers cost what their distinct summaries cost. The parameters are fitted as
+    logarithms (positive without constraints); the start is r = a = b = 1 and α with r/α the
+    shop's mean purchase rate (Σx/ΣT), which puts the first step in the right scale whether the
+    unit is days or weeks. L-BFGS-B maximises; if it stops short (its line search fails on a
+    flat ridge), Nelder-Mead goes on from there. A fit that does not converge, or converges on
+    a bound, raises PredictError: numbers from it would look like an answer."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    _check_summary(x, t_x, T)
+    rows, weights = _distinct(np.column_stack([x, t_x, T]))
+    ux, ut_x, uT = rows.T
+    total = weights.sum()
+
+    def negative(log_params):
+        value = -np.dot(weights, bgnbd_loglik(np.exp(log_params), ux, ut_x, uT)) / total
+        return value if np.isfinite(value) else 1e300
+
+    rate = max(x.sum(), 1.0) / max(T.sum(), 1e-9)
+    start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
+    names = ("r", "alpha", "a", "b")
+    result = _maximise(negative, start)
+    params = np.exp(result.x)
+    loglik = float(np.dot(weights, bgnbd_loglik(params, ux, ut_x, uT)))
+    _check_fit("BG/NBD", result, names)
+    return BGNBD(*(float(v) for v in params), loglik=loglik, converged=True, iterations=int(result.nit),
+                 message=str(result.message))
+
+
+def _check_summary(x, t_x, T) -> None:
+    if len(x) < MIN_CUSTOMERS:
+        raise PredictError(f"too few customers to fit the purchase model: {len(x)} buyers, need at least {MIN_CUSTOMERS}")
+    repeat = int(np.count_nonzero(x > 0))
+    if repeat < MIN_REPEAT_BUYERS:
+        raise PredictError(f"too few repeat buyers to fit the purchase model: {repeat} of {len(x)} buyers came back "
+                           f"on another day, need at least {MIN_REPEAT_BUYERS}")
+    if np.any(t_x > T) or np.any(x < 0) or np.any(t_x < 0):
+        raise PredictError("the summary is inconsistent: a recency beyond the customer's age, or a negative count")
+    if not np.any(T > t_x):
+        raise PredictError("every buyer's last purchase is on the calibration end: nothing to tell who left; "
+                           "choose an earlier --calibration-end")
+
+
+def _distinct(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unique, counts = np.unique(rows, axis=0, return_counts=True)
+    return unique, counts.astype(float)
+
+
+def _maximise(negative, start):
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
+    result = optimize.minimize(negative, start, method="L-BFGS-B", bounds=bounds,
+                               options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8})
+    if not result.success:
+        again = optimize.minimize(negative, result.x, method="Nelder-Mead", bounds=bounds,
+                                  options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
+        again.nit = result.nit + again.nit
+        result = again
+    return result
+
+
+def _check_fit(model: str, result, names) -> None:
+    if not result.success or not np.all(np.isfinite(result.x)):
+        raise PredictError(f"the {model} fit did not converge ({result.message}); the data may be too small "
+                           "or too regular for the model")
+    on_bound = [name for name, value in zip(names, result.x) if abs(value) >= _LOG_BOUND - 1e-3]
+    if on_bound:
+        values = ", ".join(f"{n}={math.exp(v):.3g}" for n, v in zip(names, result.x))
+        if model == "BG/NBD" and "b" in on_bound and result.x[names.index("b")] > 0:
+            raise PredictError(f"the BG/NBD fit sees no customer dropping out ({values}): buyers keep coming "
+                               "back at their own pace, so there is no churn to model; try a longer calibration period")
+        raise PredictError(f"the {model} fit runs off to the edge ({values}): the data does not identify "
+                           f"{', '.join(on_bound)}; it may be too small or degenerate")
+
+
+# ---------------------------------------------------------------------------------------------
+# Gamma-Gamma
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    """Fitted Gamma-Gamma parameters, the log-likelihood at the maximum and the number of
+    customers it was fitted to (those with a repeat purchase and a positive mean spend)."""
+
+    p: float
+    q: float
+    gamma: float
+    loglik: float
+    customers: int
+    converged: bool = True
+    iterations: int = 0
+
+    @property
+    def params(self) -> tuple[float, float, float]:
+        return (self.p, self.q, self.gamma)
+
+    @property
+    def mean_spend(self) -> float | None:
+        """The population's expected spend per purchase, γp/(q−1); None when q ≤ 1 (the mean
+        does not exist: a few huge spenders dominate)."""
+        return self.gamma * self.p / (self.q - 1) if self.q > 1 else None
+
+
+def gamma_gamma_loglik(params, x, m) -> np.ndarray:
+    """Each customer's log-density of their mean spend m over x purchases (Fader and Hardie,
+    the Gamma-Gamma note, eq. 3)::
+
+        f(m | p, q, γ, x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q m^(px−1) x^(px) / (γ + x m)^(px+q)
+    """
+    p, q, gamma = params
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    px = p * x
+    return (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
+            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + x * m))
+
+
+def expected_spend(params, x, m) -> np.ndarray:
+    """The expected spend per purchase of a customer with x repeat purchases of mean m
+    (the note's eq. 5)::
+
+        E[M | p, q, γ, m, x] = p (γ + x m) / (p x + q − 1)
+
+    a weighted mean of the population's γp/(q−1) and the customer's own m (weight px/(px+q−1)),
+    so x = 0 gives the population mean. NaN where q ≤ 1 (no mean to shrink towards)."""
+    p, q, gamma = params
+    x = np.asarray(x, dtype=float)
+    m = np.where(x > 0, np.nan_to_num(np.asarray(m, dtype=float)), 0.0)
+    if q <= 1:
+        return np.full(np.shape(x), np.nan)
+    return p * (gamma + x * m) / (p * x + q - 1)
+
+
+def fit_gamma_gamma(x, m) -> GammaGamma:
+    """Maximum-likelihood Gamma-Gamma parameters from the customers with a repeat purchase
+    and a positive mean spend (a refund-only or free customer has no spend to model; they are
+    left out and not counted in ``customers``). Starting values by the method of moments on the
+    mean spends: p = 1 and, from the mean and variance of ν's inverse, q and γ; fitted as
+    logarithms, refused like the BG/NBD fit when it does not converge or runs to a bound."""
+    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    keep = (x > 0) & np.isfinite(m) & (m > 0)
+    x, m = x[keep], m[keep]
+    if len(x) < MIN_REPEAT_BUYERS:
+        raise PredictError(f"too few repeat buyers with a positive spend to fit the spend model: {len(x)}, "
+                           f"need at least {MIN_REPEAT_BUYERS}")
+    if np.ptp(m) == 0:
+        raise PredictError("every repeat buyer spends the same per purchase: the spend model has nothing to fit")
+    rows, weights = _distinct(np.column_stack([x, m]))
+    ux, um = rows.T
+    total = weights.sum()
+
+    def negative(log_params):
+        value = -np.dot(weights, gamma_gamma_loglik(np.exp(log_params), ux, um)) / total
+        return value if np.isfinite(value) else 1e300
+
+    mean, var = float(np.mean(m)), float(np.var(m))
+    q0 = 2.0 + mean**2 / var if var > 0 else 3.0  # the mean of 1/ν is γ/(q−1) with p = 1
+    start = np.log([1.0, q0, mean * (q0 - 1)])
+    result = _maximise(negative, start)
+    params = np.exp(result.x)
+    _check_fit("Gamma-Gamma", result, ("p", "q", "gamma"))
+    loglik = float(np.dot(weights, gamma_gamma_loglik(params, ux, um)))
+    return GammaGamma(*(float(v) for v in params), loglik=loglik, customers=len(x),
+                      iterations=int(result.nit))
+
+
+# ---------------------------------------------------------------------------------------------
+# A shop's summary and the holdout
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The calibration summary of every buyer (``queries/predict/summary.sql``) in the unit of
+    the fit, and their purchase days in the holdout (0 without one)."""
+
+    customer_id: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    m: np.ndarray  # NaN without a repeat purchase
+    holdout: np.ndarray
+    unit: str
+
+
+def summary_sql(calibration_end: date, holdout_end: date | None = None) -> str:
+    """The summary query, its dates rendered (the holdout end defaults to the calibration end:
+    an empty holdout)."""
+    end = holdout_end or calibration_end
+    sql = read_query("predict/summary.sql").replace(":holdout_end", f"DATE '{end.isoformat()}'")
+    return render(sql, calibration_end)
+
+
+def load_summary(con, calibration_end: date, holdout_end: date | None = None, unit: str = "week") -> Summary:
+    """Run the summary over the contract view ``orders`` of ``con``."""
+    if unit not in UNITS:
+        raise PredictError(f"unknown unit '{unit}'; use one of {', '.join(UNITS)}")
+    data = con.execute(summary_sql(calibration_end, holdout_end)).fetchnumpy()
+    days = UNITS[unit]
+
+    def column(name: str) -> np.ndarray:
+        values = data[name]
+        if np.ma.isMaskedArray(values):
+            values = values.filled(np.nan)
+        return np.asarray(values, dtype=float)
+
+    return Summary(np.asarray(data["customer_id"]), column("frequency"), column("recency_days") / days,
+                   column("t_days") / days, column("repeat_spend"), column("holdout_days"), unit)
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Predicted against actual repeat purchase days in the holdout, in total and by
+    calibration frequency (``frequency`` is "0".."6" and "7+")."""
+
+    end: date
+    length: float  # in units
+    predicted: float
+    actual: int
+    by_frequency: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What ``segtui predict`` reports."""
+
+    calibration_end: date
+    unit: str
+    customers: int
+    bgnbd: BGNBD
+    gamma_gamma: GammaGamma
+    holdout: Holdout | None
+
+    def to_json(self) -> dict:
+        """The JSON DESIGN.md fixes for ``segtui predict --json``."""
+        holdout = None
+        if self.holdout is not None:
+            holdout = {"predicted": round(self.holdout.predicted, 2), "actual": self.holdout.actual,
+                       "by_frequency": [{**row, "predicted": round(row["predicted"], 2)}
+                                        for row in self.holdout.by_frequency]}
+        g = self.gamma_gamma
+        return {
+            "unit": self.unit,
+            "customers": self.customers,
+            "params": {"r": _round(self.bgnbd.r), "alpha": _round(self.bgnbd.alpha),
+                       "a": _round(self.bgnbd.a), "b": _round(self.bgnbd.b)},
+            "loglik": round(self.bgnbd.loglik, 3),
+            "monetary": {"p": _round(g.p), "q": _round(g.q), "gamma": _round(g.gamma), "customers": g.customers},
+            "holdout": holdout,
+        }
+
+
+def _round(value: float) -> float:
+    """Six significant digits: enough to reproduce a prediction, not the optimiser's noise."""
+    return float(f"{value:.6g}")
+
+
+def predict(con, calibration_end: date, holdout_end: date | None = None, unit: str = "week") -> Prediction:
+    """Fit both models to the buyers up to ``calibration_end`` and, with ``holdout_end``,
+    compare their expected purchases after it with what happened."""
+    if holdout_end is not None and holdout_end <= calibration_end:
+        raise PredictError(f"the holdout end {holdout_end} must be after the calibration end {calibration_end}")
+    summary = load_summary(con, calibration_end, holdout_end, unit)
+    bgnbd = fit_bgnbd(summary.x, summary.t_x, summary.T)
+    gamma_gamma = fit_gamma_gamma(summary.x, summary.m)
+    holdout = None
+    if holdout_end is not None:
+        holdout = compare_holdout(bgnbd, summary, holdout_end, (holdout_end - calibration_end).days / UNITS[unit])
+    return Prediction(calibration_end, unit, len(summary.x), bgnbd, gamma_gamma, holdout)
+
+
+def compare_holdout(bgnbd: BGNBD, summary: Summary, end: date, length: float) -> Holdout:
+    """Each buyer's expected purchases over the holdout against their purchase days in it,
+    summed in total and per calibration frequency (0..6, 7+; a class without buyers is kept,
+    with zeros, so the table always has the same rows)."""
+    expected = expected_purchases(bgnbd.params, length, summary.x, summary.t_x, summary.T)
+    classes = np.minimum(summary.x, FREQUENCY_CAP).astype(int)
+    rows = []
+    for k in range(FREQUENCY_CAP + 1):
+        member = classes == k
+        rows.append({"frequency": f"{k}+" if k == FREQUENCY_CAP else str(k), "customers": int(member.sum()),
+                     "predicted": float(expected[member].sum()), "actual": int(summary.holdout[member].sum())})
+    return Holdout(end, length, float(expected.sum()), int(summary.holdout.sum()), tuple(rows))
