@@ -172,3 +172,42 @@ def test_first_open_with_pending_segments_80x24(snap_compare, tui_shop, held_sta
 
 def test_first_open_with_pending_segments_120x36(snap_compare, tui_shop, held_stage):
     assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_pending_first_open((120, 36)))
+
+
+async def test_a_segment_countable_between_stages_is_profiled_after_the_last(tui_shop, monkeypatch):
+    """Its count comes with its stage; its profile and members, which scan a join of the ready
+    families, wait for the last stage instead of slowing the build."""
+    from segtui.tui.widgets.detail import DetailPane
+    from segtui.tui.widgets.segment_list import SegmentList
+
+    gates = [threading.Event(), threading.Event()]
+    real = Workspace.build_in_stages
+
+    def held(self, progress=None):
+        for index, stage in enumerate(real(self, progress)):
+            yield stage
+            if index < len(gates):
+                gates[index].wait(30)
+
+    monkeypatch.setattr(Workspace, "build_in_stages", held)
+    app = make_app(tui_shop)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_ready(pilot, built=False)
+            assert "Best customers" in app.waiting  # it reads order_profile: the second stage
+            app.query_one(SegmentList).jump_to("Best customers")
+            await settle(pilot)
+            gates[0].set()
+            await wait_for(pilot, lambda: "Best customers" in app.extras.counts)
+            detail = app.query_one(DetailPane)
+            assert not app.built.is_set()  # three stages: the second is in, the last held
+            assert detail.state == "waiting" and detail.message == "profile and members when every feature is built"
+            assert detail.profile is None
+            gates[1].set()
+            await wait_for(pilot, app.built.is_set)
+            await wait_for(pilot, lambda: detail.profile is not None and detail.state == "ready")
+            assert detail.profile.customers == app.extras.counts["Best customers"]
+            await pilot.press("q")
+    finally:
+        for gate in gates:
+            gate.set()
