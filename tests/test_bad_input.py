@@ -7,6 +7,7 @@ Each case builds what it needs in tmp_path and goes through the real command lin
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -307,9 +308,16 @@ def test_export_failure_inside_duckdb_leaves_nothing(tmp_path):
 
 # --- interrupts ----------------------------------------------------------------------------
 
+def _default_sigint() -> None:
+    """Runs in the child before exec. A child inherits an ignored SIGINT (pytest started as a
+    background job or under nohup), and Python then installs no KeyboardInterrupt handler: the
+    Ctrl-C these tests send would be dropped and the command would finish as if never stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupted(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+                          cwd=tmp_path, timeout=120, preexec_fn=_default_sigint)
 
 
 def test_ctrl_c_during_export(shop, tmp_path):
