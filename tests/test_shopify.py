@@ -358,3 +358,33 @@ async def test_the_explorer_opens_an_export():
         console.print(app.query_one(TopBar).content)
         header = console.export_text()
         assert "orders_export.csv" in header and "as of 2026-01-02" in header and "4 customers" in header
+
+
+def test_an_export_written_with_decimal_commas_reads_the_same_amounts(tmp_path):
+    """A shop in a decimal-comma country exports '30,00': every amount reads as written in the
+    dot export (the money reader reaches the export's columns too)."""
+    import csv
+    import io
+
+    from segtui.core.workspace import open_workspace
+
+    rows = list(csv.reader(io.StringIO(EXPORT.read_text(encoding="utf-8"))))
+    header = rows[0]
+    money = [header.index(c) for c in ("Subtotal", "Total", "Discount Amount", "Lineitem price", "Refunded Amount")
+             if c in header]
+    for row in rows[1:]:
+        for i in money:
+            row[i] = row[i].replace(".", ",")
+    comma = tmp_path / "orders_export.csv"
+    with comma.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+
+    def spend(path):
+        ws = open_workspace(path, use_cache=False)
+        try:
+            return ws.con.execute("SELECT customer_id, total_spent, orders FROM customer_features ORDER BY 1").fetchall()
+        finally:
+            ws.close()
+
+    assert spend(comma) == spend(EXPORT)
+    assert any(total > 0 for _, total, _ in spend(comma))
