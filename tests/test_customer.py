@@ -20,7 +20,7 @@ import pytest
 
 from segtui.core.customer import CustomerNotFound
 from segtui.core.workspace import open_workspace
-from tests.conftest import assert_one_line_error, make_duckdb, run_cli
+from conftest import assert_one_line_error, make_duckdb, run_cli
 
 AS_OF = "2026-03-15"
 
@@ -134,7 +134,7 @@ def test_an_unknown_customer_is_a_clear_error(ws, ident):
 
 
 def test_a_shop_of_orders_alone(tmp_path):
-    from tests.conftest import TINY_ORDERS
+    from conftest import TINY_ORDERS
 
     db = make_duckdb(tmp_path / "orders.duckdb", {"orders": TINY_ORDERS})
     workspace = open_workspace(db, use_cache=False)
