@@ -45,8 +45,13 @@ async def wait_ready(pilot, timeout: float = 90.0, built: bool = True) -> None:
     while not app.ready.is_set() or app.ws is None or (built and not app.built.is_set()):
         await pilot.pause(0.05)
         waited += 0.05
+        failed = getattr(app, "_exception", None)  # the app died: say why at once, not after the timeout
+        if failed is not None:
+            raise AssertionError(f"the explorer stopped while loading: {failed!r}") from failed
         if waited > timeout:
-            raise AssertionError("the workspace did not load in time\n" + _segtui_threads())
+            step = app.query("#loading-step")
+            shown = str(step.first().render()) if step else "(no loading pane)"
+            raise AssertionError(f"the workspace did not load in time; loading pane: {shown}\n" + _segtui_threads())
     await asyncio.sleep(0)
     await settle(pilot)
 
