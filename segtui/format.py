@@ -89,3 +89,18 @@ def feature(value, unit: str = "") -> str:
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     return number(float(value), 2)
+
+
+def moment(m) -> tuple[str, str]:
+    """A timeline row's (when, amount) as both faces show it: the minute, and the order total
+    or returned amount to the cent, or a review's rating."""
+    when = m.at.strftime("%Y-%m-%d %H:%M") if m.at is not None else "undated"
+    amount = "" if m.amount is None else (f"rating {m.amount:g}" if m.kind == "review" else money(m.amount))
+    return when, amount
+
+
+def order_line(line) -> tuple[str, str]:
+    """An order line's (label, price): "2 × product 140 (Electronics)", "177.99"."""
+    quantity = "" if line.quantity is None else f"{line.quantity:g} × "
+    label = f"{quantity}product {line.product}" + (f" ({line.category})" if line.category else "")
+    return label, money(line.price) if line.price is not None else ""

@@ -114,7 +114,7 @@ def render_segments(rows: list[dict], total: int, as_of, source: str) -> Table:
 
 def render_customer(story, shop: str) -> Group:
     """`segtui customer`: who, key features beside the shop's median, segments, timeline."""
-    from segtui.format import feature, money
+    from segtui.format import feature, moment, order_line
 
     head = Text()
     head.append(f"Customer {story.customer_id}", style="bold").append(f"  {shop} · as of {story.as_of}", style="dim")
@@ -138,13 +138,11 @@ def render_customer(story, shop: str) -> Group:
         if story.timeline else f"none of {story.timeline_total:,}"  # fmt: skip
     timeline = _table(f"Timeline, newest first ({shown})", "when", "what", "ref", "amount", "", right=("amount",))
     for m in story.timeline:
-        when = m.at.strftime("%Y-%m-%d %H:%M") if m.at is not None else "undated"
-        amount = "" if m.amount is None else (f"rating {m.amount:g}" if m.kind == "review" else money(m.amount))
+        when, amount = moment(m)
         timeline.add_row(when, m.kind, escape(m.ref or ""), amount, escape(m.note))
         for line in m.lines:
-            quantity = "" if line.quantity is None else f"{line.quantity:g} × "
-            label = f"  {quantity}product {line.product}" + (f" ({line.category})" if line.category else "")
-            timeline.add_row("", "", escape(label), money(line.price) if line.price is not None else "", "", style="dim")
+            label, price = order_line(line)
+            timeline.add_row("", "", escape("  " + label), price, "", style="dim")
     parts.append(timeline)
     if story.offset + len(story.timeline) < story.timeline_total:
         parts.append(Text(f"more: --offset {story.offset + len(story.timeline)}", style="dim"))

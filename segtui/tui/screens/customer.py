@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from segtui.core.customer import NEAR_SHOWN, Story
-from segtui.format import feature, money
+from segtui.format import feature, moment, order_line
 from segtui.tui import keys
 
 #: Timeline rows per page.
@@ -105,13 +105,10 @@ class CustomerScreen(Screen):
         for name in ("when", "what", "ref", "amount", "note"):
             table.add_column(name, key=name)
         for m in story.timeline:
-            when = m.at.strftime("%Y-%m-%d %H:%M") if m.at is not None else "undated"
-            amount = "" if m.amount is None else (f"rating {m.amount:g}" if m.kind == "review" else money(m.amount))
+            when, amount = moment(m)
             table.add_row(when, m.kind, m.ref or "", Text(amount, justify="right"), m.note)
             for line in m.lines:
-                quantity = "" if line.quantity is None else f"{line.quantity:g} × "
-                label = f"{quantity}product {line.product}" + (f" ({line.category})" if line.category else "")
-                price = money(line.price) if line.price is not None else ""
+                label, price = order_line(line)
                 table.add_row("", "", "", Text(price, justify="right", style="dim"), Text(label, style="dim"))
         if not story.timeline:
             status = Text("nothing before the as-of date", style="dim")
