@@ -364,6 +364,10 @@ class SegtuiApp(App):
         except (_Abandoned, duckdb.InterruptException):
             if not shown:
                 ws.close()
+                if not self._quitting and generation == self._generation:
+                    # Nobody asked for this stop: say so rather than leave "counting segments"
+                    # on screen for good.
+                    self.post_message(WorkspaceLoaded(generation, error="the build was interrupted before its first counts"))
         except Exception as error:  # noqa: BLE001
             message = str(error) if isinstance(error, SegtuiError) else \
                 f"unexpected error ({type(error).__name__}); details in {log_exception('building the features and counting segments')}"  # fmt: skip
@@ -612,6 +616,8 @@ class SegtuiApp(App):
 
     def on_work_done(self, message: WorkDone) -> None:
         self.call_later(self._close_retired)
+        if self._leaving():
+            return  # a result that arrives while the explorer closes has nowhere to go
         if message.channel in ("profile", "near", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
         self._tell_unexpected(message)
@@ -805,6 +811,8 @@ class SegtuiApp(App):
         self._run_query("live", count)
 
     def on_live_building(self, message: LiveBuilding) -> None:
+        if self._leaving():
+            return
         bar = self.query_one(FilterBar)
         if bar.display and " ".join(bar.input.value.split()) == message.expr:
             bar.show_building(message.families)
