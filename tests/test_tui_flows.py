@@ -23,7 +23,7 @@ from segtui.tui.screens.help import HelpScreen
 from segtui.tui.screens.save import SaveScreen
 from segtui.tui.widgets.detail import DetailPane
 from segtui.tui.widgets.filter_bar import FilterBar
-from segtui.tui.widgets.preview import PreviewPane, PreviewTable
+from segtui.tui.widgets.preview import PreviewPane, PreviewTable, shown_order
 from segtui.tui.widgets.segment_list import SegmentList
 from segtui.tui.widgets.top_bar import TopBar
 
@@ -107,6 +107,40 @@ async def test_preview_pages_and_sorts(tui_shop):
         await settle(pilot)
         assert preview.page_offset == 100 and not set(first_page) & {row[0] for row in preview.rows}
         assert static_text(app, "#preview-status").startswith("101–")
+
+
+def _members_fit(app) -> tuple[int, int]:
+    """(columns shown, columns left out) of the members table, asserting that the shown ones fit
+    the table whole (no column cut to its first letters at the right edge)."""
+    table, preview = app.query_one(PreviewTable), app.query_one(PreviewPane)
+    used = sum(column.get_render_width(table) for column in table.ordered_columns)
+    room = table.size.width - (table.styles.scrollbar_size_vertical if table.row_count > table.size.height - 1 else 0)
+    assert used <= room, (used, room, [str(c.key.value) for c in table.ordered_columns])
+    assert len(table.columns) + preview.hidden == len(preview.page.columns)
+    status = static_text(app, "#preview-status")
+    assert (f"+{preview.hidden} column" in status) == (preview.hidden > 0), status
+    return len(table.columns), preview.hidden
+
+
+async def test_members_show_whole_columns_at_every_size(tui_shop):
+    """A column cut to a letter at the pane's edge says nothing: the members table shows the
+    columns that fit whole, says how many more there are, and refits after every resize; the
+    zoom (z) brings more of them in."""
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        narrow, hidden = _members_fit(app)
+        assert hidden > 0  # at 80 columns the pane cannot hold every feature of a segment
+        seen = {}
+        for size in ((120, 36), (160, 45), (81, 24), (80, 24), (160, 45)):
+            await pilot.resize_terminal(*size)
+            await settle(pilot, rounds=1)
+            seen[size] = _members_fit(app)[0]
+        assert seen[(80, 24)] == narrow and seen[(160, 45)] > narrow
+        app.query_one(PreviewTable).focus()
+        await pilot.press("z")
+        await settle(pilot, rounds=1)
+        assert _members_fit(app)[0] > seen[(160, 45)] or app.query_one(PreviewPane).hidden == 0
 
 
 async def test_filter_live_count_typo_and_apply(tui_shop, engine):
@@ -710,6 +744,30 @@ async def test_a_heavy_customers_timeline_pages(tui_shop, engine):
         await wait_for(pilot, lambda: app.screen.story.offset == 0)
 
 
+async def test_a_timeline_note_too_long_for_the_screen_ends_in_an_ellipsis(tui_shop):
+    """At 80 columns a review's text or a line's product is cut with "…", not at a letter; at
+    160 columns the same rows show more of it."""
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: len(app.query_one(PreviewPane).rows) > 0)
+        app.query_one(PreviewTable).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.story is not None)
+        await settle(pilot, rounds=1)
+
+        def lines():
+            table = app.screen.query_one("#customer-timeline-table")
+            return [table.render_line(y).text.rstrip() for y in range(1, table.size.height)]
+
+        narrow = lines()
+        assert any(line.endswith("…") for line in narrow), narrow
+        await pilot.resize_terminal(160, 45)
+        await settle(pilot, rounds=1)
+        wide = lines()
+        assert sum(map(len, wide[: len(narrow)])) > sum(map(len, narrow))
+
+
 async def test_the_story_of_a_customer_in_a_shop_of_orders_alone(tmp_path):
     from conftest import TINY_ORDERS, make_duckdb
 
@@ -762,7 +820,11 @@ async def test_export_writes_what_is_shown_in_the_order_shown(tui_shop, tmp_path
         app.query_one(PreviewTable).focus()
         await pilot.press("o")  # sort by another column than the default
         await wait_for(pilot, lambda: preview.sort != "total_spent" and len(preview.rows) > 5)
-        shown = [str(c.key.value) for c in app.query_one(PreviewTable).ordered_columns]
+        # every column of the members view, in its order: those in the table, then those the
+        # pane is too narrow for (z brings them in)
+        shown = [preview.columns[i] for i in shown_order(preview.columns, preview.sort)]
+        in_table = [str(c.key.value) for c in app.query_one(PreviewTable).ordered_columns]
+        assert shown[: len(in_table)] == in_table and len(in_table) + preview.hidden == len(shown)
         first_ids = [row[0] for row in preview.rows[:5]]
         await pilot.press("e")
         await pilot.pause()

@@ -8,6 +8,7 @@ the members table, on the same row.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -99,17 +100,25 @@ class CustomerScreen(Screen):
         self.query_one("#customer-segments-body", Static).update(_segments(story))
         self._show_timeline(story)
 
-    def _show_timeline(self, story: Story) -> None:
+    def _show_timeline(self, story: Story, cursor_row: int = 0) -> None:
         table = self.query_one(TimelineTable)
-        table.clear(columns=True)
-        for name in ("when", "what", "ref", "amount", "note"):
-            table.add_column(name, key=name)
+        rows = []
         for m in story.timeline:
             when, amount = moment(m)
-            table.add_row(when, m.kind, m.ref or "", Text(amount, justify="right"), m.note)
+            rows.append((when, m.kind, m.ref or "", Text(amount, justify="right"), Text(m.note)))
             for line in m.lines:
                 label, price = order_line(line)
-                table.add_row("", "", "", Text(price, justify="right", style="dim"), Text(label, style="dim"))
+                rows.append(("", "", "", Text(price, justify="right", style="dim"), Text(label, style="dim")))
+        headers = ("when", "what", "ref", "amount", "note")
+        width = self._note_width(table, headers, rows)
+        for row in rows:
+            row[4].no_wrap, row[4].overflow = True, "ellipsis"  # cut with "…", never silently
+        table.clear(columns=True)
+        for name in headers:
+            table.add_column(name, key=name, width=width if name == "note" else None)
+        table.add_rows(rows)
+        if rows:
+            table.move_cursor(row=min(cursor_row, len(rows) - 1), animate=False)
         if not story.timeline:
             status = Text("nothing before the as-of date", style="dim")
         else:
@@ -118,6 +127,26 @@ class CustomerScreen(Screen):
             if story.timeline_total > TIMELINE_PAGE:
                 status.append(" · ] next · [ previous", style="dim")
         self.query_one("#customer-timeline-status", Static).update(status)
+
+    @staticmethod
+    def _note_width(table: DataTable, headers: tuple[str, ...], rows: list[tuple]) -> int | None:
+        """The note column's width when its longest note does not fit the table (it is then
+        cut with an ellipsis); None (as wide as its text) when it fits or before layout."""
+        room = table.size.width
+        if room <= 0 or not rows:
+            return None
+        if len(rows) > table.size.height - 1:
+            room -= table.styles.scrollbar_size_vertical
+        pad = 2 * table.cell_padding
+        for i in range(len(headers) - 1):
+            room -= pad + max([cell_len(headers[i])] + [cell_len(str(row[i])) for row in rows])
+        room -= pad
+        natural = max(row[-1].cell_len for row in rows)
+        return None if natural <= room else max(room, len(headers[-1]))
+
+    def on_resize(self) -> None:
+        if self.story is not None:
+            self.call_after_refresh(lambda: self._show_timeline(self.story, self.query_one(TimelineTable).cursor_row))
 
 
 def _key_table(story: Story) -> Table:

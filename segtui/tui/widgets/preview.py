@@ -8,6 +8,7 @@ top-k heap instead of sorting everything. The status line says which rows of how
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -27,6 +28,31 @@ def shown_order(columns: list[str], sort: str) -> list[int]:
     first = [i for i, name in enumerate(columns) if name == "customer_id"]
     by = [i for i, name in enumerate(columns) if name == sort and i not in first]
     return first + by + [i for i in range(len(columns)) if i not in first and i not in by]
+
+
+def fitting(widths: list[int], room: int, padding: int, keep: int = 2) -> int:
+    """How many of the columns (``widths``, in shown order) fit whole in ``room`` cells, each with
+    ``padding`` on both sides; never fewer than ``keep`` (customer_id and the sort column)."""
+    used = 0
+    for count, width in enumerate(widths):
+        used += width + 2 * padding
+        if used > room:
+            return max(count, min(keep, len(widths)))
+    return len(widths)
+
+
+class _Layout:
+    """A page as the table shows it: columns in shown order, their headers, the cells' text
+    (and whether each is a number, right-aligned) and each column's width in cells."""
+
+    def __init__(self, page: PreviewPage) -> None:
+        self.arrow = " ↓" if page.descending else " ↑"
+        self.order = shown_order(page.columns, page.sort)
+        self.headers = [page.columns[i] + (self.arrow if page.columns[i] == page.sort else "") for i in self.order]
+        self.cells = [[(cell(row[i]), isinstance(row[i], (int, float)) and not isinstance(row[i], bool))
+                       for i in self.order] for row in page.rows]  # fmt: skip
+        self.widths = [max([cell_len(header)] + [cell_len(row[n][0]) for row in self.cells])
+                       for n, header in enumerate(self.headers)]  # fmt: skip
 
 
 class PreviewTable(DataTable):
@@ -74,6 +100,8 @@ class PreviewPane(Vertical):
         self.sort = "customer_id"
         self.descending = False
         self.rows: list[tuple] = []  # the page on screen, as the engine gave it
+        self.page: PreviewPage | None = None
+        self.hidden = 0  # columns left out because the pane is too narrow for them whole
 
     def compose(self) -> ComposeResult:
         yield Static(Text("members", style="dim"), id="preview-status")
@@ -140,29 +168,57 @@ class PreviewPane(Vertical):
         self.member_count = page.count
         self.page_offset = page.offset
         self.rows = list(page.rows)
-        table = self.query_one(PreviewTable)
+        self.page = page
+        self._fill(cursor_row=0)
+
+    def _fill(self, cursor_row: int) -> None:
+        """The page's columns that fit the pane whole, in shown order: a column cut to its first
+        letters at the right edge says nothing. The rest are counted in the status line; the
+        pane's zoom (z) or a wider terminal brings them in."""
+        page, table = self.page, self.query_one(PreviewTable)
+        layout = _Layout(page)
+        shown = self._fitting(layout)
+        self.hidden = len(layout.order) - shown
         table.clear(columns=True)
-        arrow = " ↓" if page.descending else " ↑"
-        order = shown_order(page.columns, page.sort)
-        for index in order:
-            name = page.columns[index]
-            table.add_column(Text(name + (arrow if name == page.sort else "")), key=name)
-        table.add_rows(
-            [Text(cell(row[i]), justify="right" if isinstance(row[i], (int, float)) and not isinstance(row[i], bool)
-                  else "left") for i in order]
-            for row in page.rows
-        )  # fmt: skip
+        for header, index in zip(layout.headers[:shown], layout.order[:shown]):
+            table.add_column(Text(header), key=page.columns[index])
+        table.add_rows([Text(text, justify="right" if number else "left") for text, number in row[:shown]]
+                       for row in layout.cells)  # fmt: skip
+        if layout.cells:
+            table.move_cursor(row=min(cursor_row, len(layout.cells) - 1), animate=False, scroll=True)
         if page.count == 0:
             status = Text("no members", style="dim")
         else:
             first, last = page.offset + 1, page.offset + len(page.rows)
-            status = Text.assemble(f"{first:,}–{last:,}", (" of ", "dim"), f"{page.count:,}",
-                                   (f" · by {page.sort}{arrow}", "dim"))  # fmt: skip
+            # The sort is in the table's header (its column always second, with the arrow).
+            status = Text.assemble(f"{first:,}–{last:,}", (" of ", "dim"), f"{page.count:,}")
+            if self.hidden:
+                status.append(f" · +{self.hidden} column{'s' if self.hidden > 1 else ''} (z)", style="dim")
             if page.count > PAGE_SIZE:
                 status.append(" · ] next [ prev", style="dim")
         self.set_status(status)
 
+    def _fitting(self, layout: "_Layout") -> int:
+        table = self.query_one(PreviewTable)
+        room = table.size.width
+        if room <= 0:  # not laid out yet: every column; the first resize fits them
+            return len(layout.widths)
+        if len(layout.cells) > table.size.height - 1:  # the vertical scrollbar takes its share
+            room -= table.styles.scrollbar_size_vertical
+        return fitting(layout.widths, room, table.cell_padding)
+
+    def on_resize(self) -> None:
+        if self.page is not None:
+            self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        """After a resize: fill again only when a different number of columns fits."""
+        table = self.query_one(PreviewTable)
+        if self.page is not None and self._fitting(_Layout(self.page)) != len(table.columns):
+            self._fill(cursor_row=table.cursor_row)
+
     def show_error(self, message: str) -> None:
         self.rows = []
+        self.page = None
         self.query_one(PreviewTable).clear(columns=True)
         self.set_status(Text(message), note=True)
