@@ -71,7 +71,7 @@ def test_open_type_filter_read_count_quit(tui_shop, tmp_path):
     assert started.returncode == 0, started.stderr
     try:
         _wait_screen(socket, r"as of 2026-06-30 │ [\d,]+ customers")
-        _wait_screen(socket, r"of [\d,]+ · by")  # the preview has its first page
+        _wait_screen(socket, r"1–\d+ of [\d,]+")  # the preview has its first page
         rows = _screen(socket).splitlines()
         assert rows[0].startswith(" segtui │") and any(len(row) == 120 and row.endswith("╮") for row in rows), \
             "the app did not draw for the pane's 120x36:\n" + "\n".join(rows)
