@@ -760,12 +760,12 @@ async def test_a_timeline_note_too_long_for_the_screen_ends_in_an_ellipsis(tui_s
             table = app.screen.query_one("#customer-timeline-table")
             return [table.render_line(y).text.rstrip() for y in range(1, table.size.height)]
 
+        # the table measures its new rows on idle: read it once the dates are whole
+        await wait_for(pilot, lambda: lines() and lines()[0].startswith(" 20") and lines()[0][17] == " ")
         narrow = lines()
         assert any(line.endswith("…") for line in narrow), narrow
         await pilot.resize_terminal(160, 45)
-        await settle(pilot, rounds=1)
-        wide = lines()
-        assert sum(map(len, wide[: len(narrow)])) > sum(map(len, narrow))
+        await wait_for(pilot, lambda: sum(map(len, lines()[: len(narrow)])) > sum(map(len, narrow)))
 
 
 async def test_the_story_of_a_customer_in_a_shop_of_orders_alone(tmp_path):
