@@ -223,3 +223,34 @@ async def test_a_segment_countable_between_stages_is_profiled_after_the_last(tui
     finally:
         for gate in gates:
             gate.set()
+
+
+async def test_the_build_goes_on_while_the_first_stage_waits_to_be_shown(tui_shop, monkeypatch):
+    """On a busy machine the UI thread takes the first stage's message late; the build thread,
+    already on the next stage, must not read "not shown yet" as "replaced by another workspace"
+    (it stopped there, and the remaining counts stayed at "…" for good)."""
+    import time
+
+    from segtui.tui.app import SegtuiApp
+
+    real = SegtuiApp.on_workspace_loaded
+    building_on = threading.Event()
+    real_stages = Workspace.build_in_stages
+
+    def noting(self, progress=None):
+        for index, stage in enumerate(real_stages(self, progress)):
+            yield stage
+            if index == 0:
+                building_on.set()
+
+    def late(self, message):
+        building_on.wait(10)  # the build thread is past its first stage before the UI takes it
+        time.sleep(0.3)
+        return real(self, message)
+
+    monkeypatch.setattr(Workspace, "build_in_stages", noting)
+    monkeypatch.setattr(SegtuiApp, "on_workspace_loaded", late)
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot, timeout=60)
+        assert not app.waiting and set(app.extras.counts) == {c.name for c in app.ws.catalog.usable}

@@ -337,7 +337,10 @@ class SegtuiApp(App):
         shown = False
 
         def staged(step: str, fraction: float) -> None:
-            if shown and (self._quitting or self.ws is not ws):
+            # Not "self.ws is not ws": the UI thread may not have taken WorkspaceLoaded yet (on a
+            # busy machine it had not, and the build of a shown workspace stopped after its first
+            # stage, counts left at "…" for good). Stop when a newer workspace retired this one.
+            if shown and (self._quitting or any(ws is old for old in self._retired)):
                 raise _Abandoned
             if shown:
                 self.post_message(LoadProgress(generation, step, fraction, shown=True))
