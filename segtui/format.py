@@ -84,7 +84,7 @@ def feature(value, unit: str = "") -> str:
         return value
     if unit == "money":
         return money(float(value))
-    if unit.startswith("share"):
+    if unit.startswith(("share", "probability")):
         return percent(float(value))
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"

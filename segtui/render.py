@@ -235,17 +235,24 @@ def render_prediction(prediction, source: str) -> Group:
     head = Text()
     head.append("Source ", style="bold").append(source)
     head.append(f"  calibration to {prediction.calibration_end}, {prediction.customers:,} buyers, unit {unit}")
+    if prediction.fitted and prediction.fitted < prediction.customers:
+        head.append(f"\nfitted to {prediction.fitted:,} buyers drawn at random (a fixed seed), every buyer predicted",
+                    style="dim")
     b, g = prediction.bgnbd, prediction.gamma_gamma
     purchases = _table("BG/NBD (purchases)", "r", "alpha", "a", "b", "log-likelihood", "buyers",
                        right=("r", "alpha", "a", "b", "log-likelihood", "buyers"))
     purchases.add_row(f"{b.r:.4g}", f"{b.alpha:.4g}", f"{b.a:.4g}", f"{b.b:.4g}", f"{b.loglik:,.1f}",
-                      f"{prediction.customers:,}")
+                      f"{prediction.fitted or prediction.customers:,}")  # the buyers the likelihood sums over
     spend = _table("Gamma-Gamma (spend per purchase)", "p", "q", "gamma", "mean spend", "log-likelihood",
                    "repeat buyers", right=("p", "q", "gamma", "mean spend", "log-likelihood", "repeat buyers"))
     spend.add_row(f"{g.p:.4g}", f"{g.q:.4g}", f"{g.gamma:.4g}",
                   f"{g.mean_spend:,.2f}" if g.mean_spend is not None else "none (q <= 1)", f"{g.loglik:,.1f}",
                   f"{g.customers:,}")
-    parts = [head, Text(""), purchases, Text(""), spend]
+    parts = [head, Text(""), purchases]
+    if b.message.startswith("dropout the same"):
+        parts.append(Text(f"Every buyer drops out after a repeat purchase with about the same probability, "
+                          f"{b.a / (b.a + b.b):.2%}: a + b is at its cap.", style="dim"))
+    parts += [Text(""), spend]
     h = prediction.holdout
     if h is not None:
         table = _table(f"Holdout to {h.end} ({h.length:g} {unit}s): repeat purchase days",

@@ -277,8 +277,9 @@ def predicted():
 
 
 def test_predict_json_shape(predicted):
-    assert set(predicted) == {"unit", "customers", "params", "loglik", "monetary", "holdout"}
+    assert set(predicted) == {"unit", "customers", "fitted", "params", "loglik", "monetary", "holdout"}
     assert predicted["unit"] == "week" and predicted["customers"] > 1000
+    assert predicted["fitted"] == min(predicted["customers"], P.FIT_SAMPLE)
     assert set(predicted["params"]) == {"r", "alpha", "a", "b"} and all(v > 0 for v in predicted["params"].values())
     assert predicted["loglik"] < 0
     assert set(predicted["monetary"]) == {"p", "q", "gamma", "customers"}
@@ -330,3 +331,113 @@ def test_count_does_not_load_numpy():
             "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.stdout.splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The predictive features (queries/features/predict.sql)
+
+FEATURE_AS_OF = date(2026, 6, 30)
+PREDICTIVE = ("p_alive", "expected_orders_30d", "expected_orders_90d", "expected_spend_per_order", "clv_365d",
+              "clv_percentile")
+
+
+def simulated_shop(path: Path, n: int = 400, seed: int = 5) -> Path:
+    """Orders of ``n`` customers who buy as BG/NBD says (rate λ per week while alive, dropping
+    out after a purchase with probability p), spending gamma amounts, over the 78 weeks before
+    the as-of date; customer 0 has one order only and customer 999 none (customers table)."""
+    rng = np.random.default_rng(seed)
+    lam, p = rng.gamma(0.8, 1 / 6.0, n), rng.beta(0.9, 3.0, n)
+    rows, order_id = [], 0
+    for c in range(n):
+        age = rng.uniform(26, 78)  # weeks before the as-of date of the first purchase
+        t, alive = 0.0, True
+        while alive and t <= age:
+            day = FEATURE_AS_OF.toordinal() - int(round((age - t) * 7))
+            order_id += 1
+            rows.append(f"({order_id}, {c}, TIMESTAMP '{date.fromordinal(day)} 12:00:00', {rng.gamma(4.0, 12.5):.2f})")
+            if c == 0:
+                break
+            t += rng.exponential(1 / lam[c])
+            alive = rng.random() >= p[c]
+    orders = "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS t(order_id, customer_id, ordered_at, total)"
+    customers = "SELECT * FROM (VALUES " + ", ".join(f"({c})" for c in [*range(n), 999]) + ") AS t(customer_id)"
+    return make_duckdb(path, {"orders": orders, "customers": customers})
+
+
+@pytest.fixture(scope="module")
+def predicted_features(tmp_path_factory):
+    from segtui.core.workspace import open_workspace
+
+    shop = simulated_shop(tmp_path_factory.mktemp("predictive") / "shop.duckdb")
+    ws = open_workspace(shop, FEATURE_AS_OF, use_cache=False)
+    try:
+        ws.require(set(PREDICTIVE) | {"orders"})
+        rows = ws.con.execute(f"SELECT customer_id, orders, {', '.join(PREDICTIVE)} FROM customer_features").fetchall()
+        prediction = P.predict(ws.con, FEATURE_AS_OF)
+        summary = P.load_summary(ws.con, FEATURE_AS_OF)
+    finally:
+        ws.close()
+    return {row[0]: dict(zip(("orders", *PREDICTIVE), row[1:])) for row in rows}, prediction, summary
+
+
+def test_predictive_features_are_the_models_predictions_for_each_buyer(predicted_features):
+    """Every buyer's values are the fitted models' (the same fit as `segtui predict`, in weeks):
+    P(alive), expected purchase days over 30 and 90 days, expected spend per purchase, and the
+    365-day value their product."""
+    features, prediction, s = predicted_features
+    params, spend_params = prediction.bgnbd.params, prediction.gamma_gamma.params
+    alive = P.p_alive(params, s.x, s.t_x, s.T)
+    e30, e90, e365 = (P.expected_purchases(params, days / 7, s.x, s.t_x, s.T) for days in (30, 90, 365))
+    spend = P.expected_spend(spend_params, s.x, s.m)
+    assert len(s.customer_id) > 300
+    for i, customer in enumerate(s.customer_id.tolist()):
+        got = features[customer]
+        assert got["p_alive"] == pytest.approx(alive[i], rel=1e-9)
+        assert got["expected_orders_30d"] == pytest.approx(e30[i], rel=1e-9)
+        assert got["expected_orders_90d"] == pytest.approx(e90[i], rel=1e-9)
+        assert got["expected_spend_per_order"] == pytest.approx(spend[i], rel=1e-9)
+        assert got["clv_365d"] == pytest.approx(e365[i] * spend[i], rel=1e-9)
+
+
+def test_predictive_features_of_the_edge_customers(predicted_features):
+    """One order: still alive by the model's own assumption (p_alive exactly 1) and the shop's
+    mean spend γp/(q−1); no order at all: no prediction (NULL), in no predictive segment."""
+    features, prediction, _ = predicted_features
+    assert features[0]["orders"] == 1 and features[0]["p_alive"] == 1.0
+    assert features[0]["expected_spend_per_order"] == pytest.approx(prediction.gamma_gamma.mean_spend, rel=1e-9)
+    assert all(features[999][name] is None for name in PREDICTIVE)
+    ranked = sorted((v["clv_365d"], v["clv_percentile"]) for v in features.values() if v["clv_365d"] is not None)
+    assert ranked[0][1] == 0.0 and ranked[-1][1] == 100.0
+    assert [pct for _, pct in ranked] == sorted(pct for _, pct in ranked)
+
+
+def test_a_shop_the_models_cannot_fit_gets_no_predictions_and_no_error(tmp_path):
+    """Three orders: too few buyers for the models; the fields are NULL, counts over them 0,
+    and every other feature is built as usual."""
+    shop = make_duckdb(tmp_path / "tiny.duckdb", {"orders": """
+        SELECT * FROM (VALUES (1, 10, TIMESTAMP '2026-01-05 10:00:00', 20.0),
+                              (2, 10, TIMESTAMP '2026-02-04 12:30:00', 30.0),
+                              (3, 11, TIMESTAMP '2026-03-01 09:00:00', 15.5)) AS t(order_id, customer_id, ordered_at, total)"""})
+    assert run_cli("count", str(shop), "--where", "p_alive IS NULL AND orders >= 1").stdout.strip() == "2"
+    segments = json.loads(run_cli("segments", str(shop), "--json").stdout)
+    lost = next(s for s in segments if s["name"] == "Likely lost")
+    assert lost["available"] and lost["count"] == 0
+
+
+def test_the_predictive_family_runs_on_duckdb_only():
+    """Its values come from a Python fit: on the reference engine (what Spark and warehouses
+    get) its fields are unavailable, and say why, never computed wrongly."""
+    from segtui.core.features.catalog import _plan
+
+    _, available, unavailable = _plan({"orders"}, {"orders": {"order_id", "customer_id", "ordered_at", "total"}},
+                                      engine="reference")
+    assert "p_alive" not in {f.name for f in available}
+    assert "DuckDB only" in unavailable["p_alive"]
+
+
+def test_the_fit_sample_is_everyone_up_to_its_size_then_the_same_random_draw():
+    small = P.Summary(*(np.zeros(50) for _ in range(6)), unit="week")
+    assert P.fit_sample(small, size=100).tolist() == list(range(50))
+    big = P.Summary(*(np.zeros(1000) for _ in range(6)), unit="week")
+    first, again = P.fit_sample(big, size=100), P.fit_sample(big, size=100)
+    assert len(set(first.tolist())) == 100 and first.tolist() == again.tolist() == sorted(first.tolist())

@@ -25,7 +25,8 @@ COLUMNS = {
     "days_since_cart_activity": "BIGINT", "visits_30d": "BIGINT", "views_without_purchase": "BIGINT",
     "usage_level": "VARCHAR", "viewed_pricier_before_buying": "BOOLEAN", "preferred_hour": "BIGINT",
     "weekend_share": "DOUBLE", "main_device": "VARCHAR", "main_os": "VARCHAR", "category_count": "BIGINT",
-    "holiday_share": "DOUBLE", "rfm_segment": "VARCHAR",
+    "holiday_share": "DOUBLE", "rfm_segment": "VARCHAR", "p_alive": "DOUBLE", "expected_orders_30d": "DOUBLE",
+    "clv_percentile": "DOUBLE",
 }
 ARROW = {"BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
 RFM = ["Champions", "Loyal customers", "Potential loyalists", "New customers", "Promising", "Need attention",
@@ -53,6 +54,10 @@ def _value(rng: random.Random, name: str, ctype: str):
         return rng.choice([1, 1.5, 2, 2.5, 3, 4, 4.5, 5])
     if name == "spend_percentile":
         return rng.choice([0, 10, 19.99, 20, 50, 79.9, 80, 89.99, 90, 100])
+    if name in ("p_alive", "expected_orders_30d"):
+        return rng.choice([0, 0.1, 0.29, 0.3, 0.49, 0.5, 0.51, 0.9, 1, 2.5])
+    if name == "clv_percentile":
+        return rng.choice([0, 50, 89.99, 90, 95, 100])
     if name == "overdue_ratio":
         return rng.choice([0.5, 1, 1.5, 1.99, 2, 3.5, 10])
     if ctype == "DOUBLE":
@@ -125,6 +130,9 @@ PREDICATES = {
     "Cross-category buyers": lambda r: ok(r["category_count"]) and r["category_count"] >= 4,
     "Holiday shoppers": lambda r: ok(r["orders"], r["holiday_share"]) and r["orders"] >= 2 and r["holiday_share"] >= 0.75,
     **{f"RFM: {name}": (lambda n: lambda r: r["rfm_segment"] == n)(name) for name in RFM},
+    "Likely lost": lambda r: ok(r["orders"], r["p_alive"]) and r["orders"] >= 2 and r["p_alive"] < 0.3,
+    "Likely to buy in the next 30 days": lambda r: ok(r["expected_orders_30d"]) and r["expected_orders_30d"] >= 0.5,
+    "Most valuable next year": lambda r: ok(r["clv_percentile"]) and r["clv_percentile"] >= 90,
 }
 
 
@@ -147,7 +155,7 @@ def test_library_covers_the_groups_and_has_descriptions():
     assert len(segments) >= 30
     groups = {s.group for s in segments}
     assert {"Value", "Loyalty", "Lifecycle", "Risk", "Behaviour", "Timing", "Channel & device",
-            "Preferences", "Occasions", "RFM"} <= groups
+            "Preferences", "Occasions", "RFM", "Predicted"} <= groups
     for s in segments:
         assert s.description.endswith(".") and len(s.description) > 30, s.name
 

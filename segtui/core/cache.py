@@ -148,12 +148,23 @@ def family_definition(builder: FeatureBuilder, family: str, _memo: dict | None =
     files = builder.base_files_read(builder.candidates[family])
     memo[family] = _digest(
         CACHE_VERSION, duckdb.__version__, builder.engine, family,
-        [[query.file, query.sql] for query in builder.candidates[family]],
+        [[query.file, query.sql, _computing_source(query)] for query in builder.candidates[family]],
         [[file, load_query(file).sql] for file in sorted(files)],
         [repr(f) for f in FIELDS if f.family == family],
         {read: family_definition(builder, read, memo) for read in sorted(builder.reads(family))},
     )
     return memo[family]
+
+
+def _computing_source(query) -> str:
+    """The source of the module a ``-- computed_by:`` file names: a change to the model's code
+    is a change to the family (its cached values are not read again)."""
+    if not query.computed_by:
+        return ""
+    import importlib.util
+
+    spec = importlib.util.find_spec(query.computed_by.partition(":")[0])
+    return Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else query.computed_by
 
 
 class FeatureCache:
@@ -380,9 +391,11 @@ def evict(limit: int, keep: str | None = None, folder: Path | None = None) -> in
         if now - stat.st_mtime > STALE_TEMP_SECONDS:
             _remove(path)
             freed += stat.st_size
-    for entry in entries(folder):
-        if entry.key == keep or total + entry.size <= limit:
-            total += entry.size
+    full = False
+    for entry in entries(folder):  # the most recently used first
+        full = full or (entry.key != keep and total + entry.size > limit)
+        if entry.key == keep or not full:  # past the first that does not fit, every older one goes:
+            total += entry.size            # a small old entry is not kept over a larger newer one
             continue
         _remove(*entry.files)
         freed += entry.size

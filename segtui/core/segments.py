@@ -51,7 +51,7 @@ __all__ = [
 #: Groups in display order; any other group sorts after these alphabetically, "Custom" last.
 GROUP_ORDER = (
     "Value", "Loyalty", "Lifecycle", "Risk", "Behaviour", "Timing",
-    "Channel & device", "Preferences", "Occasions", "RFM",
+    "Channel & device", "Preferences", "Occasions", "RFM", "Predicted",
 )  # fmt: skip
 DEFAULT_GROUP = "Custom"
 

@@ -309,6 +309,19 @@ class Workspace:
         held = self.features.columns if self.features is not None else self.catalog.columns
         return answers.profile(cursor, sql, held)
 
+    def reads_predictions(self, sql: str) -> bool:
+        """Whether compiled filter SQL reads a field of the predictive models."""
+        return any(f.family == "predict" for f in self.builder.available if f.name in self.fields_of(sql))
+
+    def model_check(self, cursor=None):
+        """The predictive models as the features use them, and how they did on the last 90
+        days (``segtui.core.predict.model_check``); computed once per workspace."""
+        if "model" not in self.memo:
+            from segtui.core.predict import model_check
+
+            self.memo["model"] = model_check(self._on(cursor), self.as_of)
+        return self.memo["model"]
+
     def customer(self, cursor, customer_id, offset: int = 0, limit: int = 50):
         """One customer's story as of this date (``segtui.core.customer``)."""
         from segtui.core import customer

@@ -23,7 +23,11 @@ what a value counts or means ("days", "share 0-1"). The options, none required:
 
 The other header keys of a file: ``-- needs:`` tables, ``-- needs_columns:`` columns,
 ``-- value_counts:`` the columns whose per-value counts it reads (DuckDB overrides),
-``-- reads:`` the families whose tables it reads. A header line ``-- <word>:`` with any other
+``-- reads:`` the families whose tables it reads, ``-- computed_by:`` a Python function
+(``module:function``) the builder calls with the connection and the as-of date before running
+the file, for a family whose values no SQL computes (the predictive models' fit: the function
+registers what the file then selects from). Such a family runs on DuckDB only; on other engines
+its fields are unavailable, never wrong. A header line ``-- <word>:`` with any other
 word is an error naming the file, as is an unknown option, so a typo cannot drop a field or a
 need. ``FIELDS`` is these declarations in the order of ``_CATALOGUE`` (families) and of the
 lines within each file.
@@ -110,6 +114,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "complaints": ("complaints.sql",),
     "reviews": ("reviews.sql",),
     "returns": ("returns.sql",),
+    "predict": ("predict.sql",),
 }
 # The engines a build can pick files for: "duckdb" runs the DuckDB overrides where they exist,
 # "reference" only the portable files (what Spark and the warehouses get, here run on DuckDB to
@@ -120,7 +125,7 @@ OVERRIDE_SUFFIX = ".duckdb.sql"
 # A header line ``-- key: value`` (the header is the comment block the file starts with), a
 # field's declaration, and a line that continues one.
 _HEADER_KEY = re.compile(r"^-- ([a-z_]+):(.*)$")
-_HEADER_KEYS = ("needs", "needs_columns", "value_counts", "reads", "field")
+_HEADER_KEYS = ("needs", "needs_columns", "value_counts", "reads", "computed_by", "field")
 _FIELD = re.compile(r"^(?P<name>[a-z_][a-z0-9_]*) (?P<type>[A-Z]+) \[(?P<unit>[^\]]+)\]"
                     r"(?P<options>(?: [a-z_]+=\S*)*): (?P<definition>\S.*)$")
 _FIELD_OPTIONS = ("fill", "needs", "needs_columns")
@@ -167,6 +172,7 @@ class _Query:
     value_counts: tuple[str, ...] = ()  # columns whose value counts it reads (see VALUE_COUNT_MAX)
     reads: tuple[str, ...] = ()  # families whose tables a columns file reads
     fields: tuple[Field, ...] = ()  # the fields it declares (a family's reference file)
+    computed_by: str = ""  # module:function run before the file (see the module's docstring)
 
     @property
     def is_columns(self) -> bool:
@@ -208,7 +214,8 @@ def _load_query(file: str, path: str, size: int, mtime_ns: int) -> _Query:
 
 
 def _parse_query(file: str, sql: str) -> _Query:
-    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": (), "reads": ()}
+    headers: dict[str, tuple[str, ...]] = {"needs": (), "needs_columns": (), "value_counts": (), "reads": (),
+                                           "computed_by": ()}
     declared: list[tuple[str, ...]] = []  # each field's line and its continuations
     for line in _header_lines(sql):
         key_line = _HEADER_KEY.match(line)
@@ -232,7 +239,7 @@ def _parse_query(file: str, sql: str) -> _Query:
     if fields and file.endswith(OVERRIDE_SUFFIX):
         raise CatalogueError(f"{file}: declare fields in the reference file, not in a DuckDB override")
     return _Query(file, sql, headers["needs"], headers["needs_columns"], table, kind, tuple(created),
-                  headers["value_counts"], headers["reads"], fields)
+                  headers["value_counts"], headers["reads"], fields, ",".join(headers["computed_by"]))
 
 
 def _header_lines(sql: str) -> list[str]:
@@ -329,7 +336,7 @@ def count_values(con: duckdb.DuckDBPyConnection, columns: Collection[str]) -> di
 # The catalogue: the families whose reference files declare fields, in column order (each
 # file's fields in the order of its lines).
 _CATALOGUE = ("core", "rfm", "order_profile", "order_habits", "categories", "events", "views_unbought",
-              "last_action", "pricier", "devices", "complaints", "reviews", "returns", "universe")
+              "last_action", "pricier", "devices", "complaints", "reviews", "returns", "predict", "universe")
 
 
 def _catalogue() -> tuple[Field, ...]:
@@ -404,6 +411,8 @@ def _plan(tables: set[str], present_columns: Mapping[str, set[str]], engine: str
         for file in _candidates(family, engine):
             query = load_query(file)
             missing = _missing(query.needs, query.needs_columns, tables, present_columns)
+            if query.computed_by and engine != "duckdb":
+                missing = ["segtui's own model fit (DuckDB only)"]
             if not missing:
                 chosen.setdefault(family, []).append(query)
             elif first_missing is None:
