@@ -891,3 +891,26 @@ async def test_the_profile_shows_who_nearly_qualifies(tui_shop, engine):
         text = static_text(app, "#detail-body")
         for miss in expected:
             assert f"{miss.count:,} but for {miss.condition}" in text
+
+
+async def test_a_predictive_segment_says_how_far_to_trust_it(tui_shop, engine):
+    """Its profile shows the fit its fields come from and the same method fitted 90 days
+    earlier against what happened since; a segment that reads no prediction shows neither."""
+    from segtui.core import predict as P
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        detail = app.query_one(DetailPane)
+        assert "Prediction:" not in static_text(app, "#detail-body")
+        app.query_one(SegmentList).jump_to("Most valuable next year")
+        await wait_for(pilot, lambda: detail.model is not None and detail.profile is not None)
+        check = P.model_check(engine.con, AS_OF)
+        body = " ".join(static_text(app, "#detail-body").split())
+        assert "Prediction: BG/NBD purchases, Gamma-Gamma spend" in body
+        assert f"fitted as of {AS_OF} to {check.fit.customers:,} buyers" in body
+        assert f"{check.check.holdout.actual:,} happened" in body
+        assert detail.profile.customers == engine.count("clv_percentile >= 90") > 0
+        app.query_one(SegmentList).jump_to("Best customers")
+        await wait_for(pilot, lambda: detail.selection.title == "Best customers" and detail.profile is not None)
+        assert detail.model is None and "Prediction:" not in static_text(app, "#detail-body")

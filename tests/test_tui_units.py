@@ -63,3 +63,19 @@ def test_one_key_table_feeds_the_bindings_the_palette_and_the_help():
     for k in keys.KEYS:
         if k.scope != "segments":
             assert k.shown in shown
+
+
+def test_a_model_that_cannot_be_fitted_or_checked_says_why():
+    from rich.console import Console, Group
+
+    from segtui.core.predict import ModelCheck
+    from segtui.tui.widgets.detail import render_model
+
+    def text(check) -> str:
+        console = Console(width=100, record=True, file=open("/dev/null", "w"), color_system=None)
+        console.print(Group(*render_model(check)))
+        return " ".join(console.export_text().split())
+
+    assert render_model(None) == []
+    assert "not fitted: too few customers to fit the purchase model" in text(
+        ModelCheck(None, "too few customers to fit the purchase model: 2 buyers, need at least 30", None, None))

@@ -621,7 +621,7 @@ class SegtuiApp(App):
         self.call_later(self._close_retired)
         if self._leaving():
             return  # a result that arrives while the explorer closes has nowhere to go
-        if message.channel in ("profile", "near", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
+        if message.channel in ("profile", "near", "model", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
         self._tell_unexpected(message)
         handler = getattr(self, f"_done_{message.channel}")
@@ -684,6 +684,8 @@ class SegtuiApp(App):
         sql = selection.sql
         self._run_query("profile", lambda ws, cursor: ws.profile(cursor, sql))
         self._run_query("near", lambda ws, cursor: (selection, ws.near_misses(cursor, selection.expr, sql)))
+        if self.ws.reads_predictions(sql):  # how far to trust it: the fit and its check on the last 90 days
+            self._run_query("model", lambda ws, cursor: (selection, ws.model_check(cursor)))
         preview.request()
 
     def _preview_columns(self, expr: str) -> list[str]:
@@ -695,6 +697,10 @@ class SegtuiApp(App):
         chosen = ["customer_id"] + [c for c in available if c in used and c != "customer_id"]
         chosen += [c for c in PREVIEW_COLUMNS if c in available and c not in chosen]
         return chosen[:PREVIEW_MAX_COLUMNS]
+
+    def _done_model(self, message: WorkDone) -> None:
+        if not message.error:  # a fit that fails is a ModelCheck with its reason, not an error
+            self.query_one(DetailPane).show_model(*message.result)
 
     def _done_near(self, message: WorkDone) -> None:
         if not message.error:  # a profile that failed says why; near misses just stay away

@@ -33,6 +33,7 @@ class DetailPane(VerticalScroll):
         self.state = "empty"  # empty | loading | ready | error | waiting
         self.message = ""
         self.near: list = []  # near misses of the selection's filter (core.compare.NearMiss)
+        self.model = None  # the predictive models behind the selection (core.predict.ModelCheck), if it reads them
 
     def compose(self):
         yield Static(id="detail-body")
@@ -41,7 +42,7 @@ class DetailPane(VerticalScroll):
              message: str = "") -> None:  # fmt: skip
         if selection != self.selection:
             self.scroll_home(animate=False)
-            self.near = []
+            self.near, self.model = [], None
         self.selection, self.profile, self.state, self.message = selection, profile, state, message
         self._draw()
 
@@ -49,6 +50,12 @@ class DetailPane(VerticalScroll):
         """The near misses of ``selection`` (asked after its profile); ignored if it is gone."""
         if selection == self.selection:
             self.near = list(near)
+            self._draw()
+
+    def show_model(self, selection: Selection | None, model) -> None:
+        """The models behind ``selection``'s predictive fields (asked with its profile)."""
+        if selection == self.selection:
+            self.model = model
             self._draw()
 
     def on_resize(self) -> None:
@@ -59,11 +66,11 @@ class DetailPane(VerticalScroll):
             return
         width = max(self.scrollable_content_region.width, 30)
         self.query_one("#detail-body", Static).update(render_detail(self.selection, self.profile, self.state,
-                                                                    self.message, width, self.near))  # fmt: skip
+                                                                    self.message, width, self.near, self.model))  # fmt: skip
 
 
 def render_detail(selection: Selection | None, profile: Profile | None, state: str, message: str,
-                  width: int, near: list | None = None) -> RenderableType:  # fmt: skip
+                  width: int, near: list | None = None, model=None) -> RenderableType:  # fmt: skip
     if selection is None:
         return Text("no segment selected", style="dim")
     parts: list[RenderableType] = []
@@ -92,7 +99,7 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         return Group(*parts)
     if state == "loading":
         parts.append(Text("updating…", style="dim"))
-    parts.extend(render_profile(profile, width, near or []))
+    parts.extend(render_profile(profile, width, near or [], model))
     return Group(*parts)
 
 
@@ -108,7 +115,37 @@ def render_near(near: list) -> list[RenderableType]:
     return [Text(""), Text("Nearly in: every other condition met", style="bold"), grid]
 
 
-def render_profile(p: Profile, width: int, near: list | None = None) -> list[RenderableType]:
+def render_model(check) -> list[RenderableType]:
+    """How far to trust a predictive segment: the fit its fields come from, and the same
+    method fitted 90 days earlier against what those days brought."""
+    if check is None:
+        return []
+    out: list[RenderableType] = [Text(""), Text("Prediction: BG/NBD purchases, Gamma-Gamma spend", style="bold")]
+    if check.error:
+        return out + [Text(f"not fitted: {check.error}", style="dim")]
+    fit = check.fit
+    b, g = fit.bgnbd, fit.gamma_gamma
+    fitted = fit.fitted or fit.customers
+    params = ", ".join(f"{name} {_param(value)}" for name, value in
+                       (("r", b.r), ("alpha", b.alpha), ("a", b.a), ("b", b.b), ("p", g.p), ("q", g.q), ("gamma", g.gamma)))
+    out.append(Text.assemble(f"fitted as of {fit.calibration_end} to {fitted:,} buyers ", (f"({params})", "dim")))
+    if check.check_error:
+        return out + [Text(f"not checked on the last 90 days: {check.check_error}", style="dim")]
+    h = check.check.holdout
+    days = (h.end - check.check.calibration_end).days
+    line = Text(f"fitted to {check.check.calibration_end}, it expected {h.predicted:,.0f} purchase days in the "
+                f"{days} days after; ")
+    line.append(f"{h.actual:,} happened", style="bold")
+    if h.actual:
+        line.append(f" (predicted {h.predicted / h.actual:.2f}× what happened)", style="dim")
+    return out + [line]
+
+
+def _param(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def render_profile(p: Profile, width: int, near: list | None = None, model=None) -> list[RenderableType]:
     bar_width = max(6, min(24, width - 30))  # the distribution rows: label, bar, two shares
     share_width = max(6, min(40, width - 20))  # the customers/revenue rows: label, bar, share
     out: list[RenderableType] = [Text("")]
@@ -122,6 +159,7 @@ def render_profile(p: Profile, width: int, near: list | None = None) -> list[Ren
     if weight:
         out.append(weight)
     out.append(shares)
+    out += render_model(model)
     out += render_near(near or [])
 
     stats = Table.grid(padding=(0, 2))
