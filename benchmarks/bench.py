@@ -74,6 +74,7 @@ TARGETS = {  # figure -> (limit in seconds or ratio, what the limit applies to)
     "count_cold_big": (3.0, "s"), "tui_big_first_counts": (5.0, "s"), "build_core": (1.2, "ratio"), "reopen": (0.5, "s"),
     "counts": (0.1, "s"), "adhoc": (0.03, "s"), "export_parquet_all": (2.0, "s"),
     "tui_demo_frame": (0.5, "s"), "tui_demo_counts": (1.0, "s"),
+    "predict_summary_ratio": (1.5, "ratio"), "predict_fit": (10.0, "s"),
 }
 MEMORY_LIMIT_MB = 4096
 
@@ -277,6 +278,33 @@ def w_customer(args) -> dict:
     return {"times": times[1:], "first": first, "baseline": base}
 
 
+def w_predict(args) -> dict:
+    """`segtui predict` at this size: its per-customer summary SQL against a hand-written
+    DuckDB query of the same counts, then both fits (on a sample of at most FIT_SAMPLE
+    buyers), and every buyer's predictions (the predictive feature family)."""
+    from segtui.core import predict as P
+    from segtui.core.workspace import open_workspace
+
+    ws = open_workspace(args.shop, fields=set(), use_cache=True)
+    as_of = ws.as_of
+    summary = timed(lambda: P.load_summary(ws.con, as_of), args.runs)
+    hand = (f"SELECT customer_id, count(*) - 1, max(d) - min(d), DATE '{as_of}' - min(d) FROM ("
+            f"SELECT customer_id, CAST(ordered_at AS DATE) AS d FROM orders WHERE customer_id IS NOT NULL "
+            f"AND ordered_at < DATE '{as_of}' + INTERVAL 1 DAY GROUP BY ALL) GROUP BY customer_id")
+    base = timed(lambda: ws.con.execute(hand).fetchall(), args.runs)
+    data = P.load_summary(ws.con, as_of)
+    sample = P.fit_sample(data)
+
+    def fit() -> None:
+        P.fit_bgnbd(data.x[sample], data.t_x[sample], data.T[sample])
+        P.fit_gamma_gamma(data.x[sample], data.m[sample])
+
+    fits = timed(fit, args.runs)
+    scores = timed(lambda: P.register_scores(ws.con, as_of), args.runs)
+    return {"times": summary, "baseline": base, "fit": fits, "family": scores, "buyers": len(data.x),
+            "fitted": len(sample)}
+
+
 def w_export(args) -> dict:
     from segtui.core.export import export_members
 
@@ -429,7 +457,8 @@ def w_imports(args) -> dict:
 
 
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
-           "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports}
+           "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports,
+           "predict": w_predict}
 
 
 def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
@@ -603,6 +632,15 @@ def measure(args) -> int:
     if first:
         rows.append(row("one customer's story, first of a workspace (medians, conditions)", {"times": first},
                         None, base_label=""))
+    say("predict: summary, fits, predictions…")
+    raw["predict"] = work("predict")
+    p = raw["predict"]
+    rows.append(row(f"predict: per-customer summary SQL ({p.get('buyers', 0):,} buyers)", p, TARGETS["predict_summary_ratio"],
+                    base_label="hand-written DuckDB query"))
+    rows.append(row(f"predict: both fits ({p.get('fitted', 0):,} buyers sampled)", {"times": p.get("fit")},
+                    TARGETS["predict_fit"], base_label=""))
+    rows.append(row("predict: the feature family (summary, fits, every buyer's predictions)", {"times": p.get("family")},
+                    None, base_label=""))
     for n_rows in (100_000, 1_000_000):
         for fmt in ("parquet", "csv"):
             key = f"export_{fmt}_{n_rows}"

@@ -12,6 +12,9 @@
 -- Rows without a customer or a timestamp are ignored and a NULL total counts as 0, as in
 -- base_orders.sql; it reads the contract view `orders`, not orders_asof, because the holdout
 -- lies after the calibration end. Portable (transpiled to Spark in tests/test_predict.py).
+-- One GROUP BY over the purchase days splits calibration from holdout with conditional
+-- aggregates, and the first day's spend comes from a join on (customer, first day): the
+-- ROW_NUMBER window for the first day would sort every purchase day (1.0 s against 0.63 s at 200k).
 -- needs: orders
 WITH purchase_days AS (
     SELECT
@@ -24,31 +27,15 @@ WITH purchase_days AS (
       AND ordered_at < :holdout_end + INTERVAL 1 DAY
     GROUP BY customer_id, CAST(ordered_at AS DATE)
 ),
-calibration AS (
-    SELECT
-        customer_id,
-        day,
-        spend,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS nth
-    FROM purchase_days
-    WHERE day <= :as_of
-),
 per_customer AS (
     SELECT
         customer_id,
-        COUNT(*) - 1 AS frequency,
-        MIN(day) AS first_day,
-        MAX(day) AS last_day,
-        SUM(CASE WHEN nth > 1 THEN spend END) AS repeat_total
-    FROM calibration
-    GROUP BY customer_id
-),
-holdout AS (
-    SELECT
-        customer_id,
-        COUNT(*) AS holdout_days
+        COUNT(CASE WHEN day <= :as_of THEN 1 END) - 1 AS frequency,
+        MIN(CASE WHEN day <= :as_of THEN day END) AS first_day,
+        MAX(CASE WHEN day <= :as_of THEN day END) AS last_day,
+        SUM(CASE WHEN day <= :as_of THEN spend END) AS calibration_total,
+        COUNT(CASE WHEN day > :as_of THEN 1 END) AS holdout_days
     FROM purchase_days
-    WHERE day > :as_of
     GROUP BY customer_id
 )
 SELECT
@@ -56,8 +43,9 @@ SELECT
     p.frequency,
     date_diff('day', p.first_day, p.last_day) AS recency_days,
     date_diff('day', p.first_day, :as_of) AS t_days,
-    p.repeat_total / NULLIF(p.frequency, 0) AS repeat_spend,
-    COALESCE(h.holdout_days, 0) AS holdout_days
+    (p.calibration_total - f.spend) / NULLIF(p.frequency, 0) AS repeat_spend,
+    p.holdout_days
 FROM per_customer AS p
-LEFT JOIN holdout AS h ON h.customer_id = p.customer_id
+JOIN purchase_days AS f ON f.customer_id = p.customer_id AND f.day = p.first_day
+WHERE p.first_day IS NOT NULL
 ORDER BY p.customer_id
