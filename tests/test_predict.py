@@ -375,16 +375,18 @@ def predicted_features(tmp_path_factory):
         rows = ws.con.execute(f"SELECT customer_id, orders, {', '.join(PREDICTIVE)} FROM customer_features").fetchall()
         prediction = P.predict(ws.con, FEATURE_AS_OF)
         summary = P.load_summary(ws.con, FEATURE_AS_OF)
+        story = ws.customer(ws.con, 0)
     finally:
         ws.close()
-    return {row[0]: dict(zip(("orders", *PREDICTIVE), row[1:])) for row in rows}, prediction, summary
+    features = {row[0]: dict(zip(("orders", *PREDICTIVE), row[1:])) for row in rows}
+    return features, prediction, summary, story
 
 
 def test_predictive_features_are_the_models_predictions_for_each_buyer(predicted_features):
     """Every buyer's values are the fitted models' (the same fit as `segtui predict`, in weeks):
     P(alive), expected purchase days over 30 and 90 days, expected spend per purchase, and the
     365-day value their product."""
-    features, prediction, s = predicted_features
+    features, prediction, s, _ = predicted_features
     params, spend_params = prediction.bgnbd.params, prediction.gamma_gamma.params
     alive = P.p_alive(params, s.x, s.t_x, s.T)
     e30, e90, e365 = (P.expected_purchases(params, days / 7, s.x, s.t_x, s.T) for days in (30, 90, 365))
@@ -402,8 +404,11 @@ def test_predictive_features_are_the_models_predictions_for_each_buyer(predicted
 def test_predictive_features_of_the_edge_customers(predicted_features):
     """One order: still alive by the model's own assumption (p_alive exactly 1) and the shop's
     mean spend γp/(q−1); no order at all: no prediction (NULL), in no predictive segment."""
-    features, prediction, _ = predicted_features
+    features, prediction, _, story = predicted_features
     assert features[0]["orders"] == 1 and features[0]["p_alive"] == 1.0
+    key = {k.name: k for k in story.key}  # the customer's story shows them beside the shop's median
+    assert key["p_alive"].value == 1.0 and key["clv_365d"].value == pytest.approx(features[0]["clv_365d"])
+    assert key["p_alive"].median is not None
     assert features[0]["expected_spend_per_order"] == pytest.approx(prediction.gamma_gamma.mean_spend, rel=1e-9)
     assert all(features[999][name] is None for name in PREDICTIVE)
     ranked = sorted((v["clv_365d"], v["clv_percentile"]) for v in features.values() if v["clv_365d"] is not None)

@@ -27,6 +27,7 @@ KEY_FIELDS = (
     "orders", "total_spent", "avg_order_value", "days_since_last_order", "avg_days_between_orders",
     "overdue_ratio", "spend_percentile", "discount_share", "category_count", "favorite_category",
     "return_rate", "avg_rating", "visits_30d", "days_since_last_action", "rfm_segment", "usage_level",
+    "p_alive", "expected_orders_90d", "clv_365d",
 )
 
 #: Near segments a face lists before "and N more" (the story holds them all, closest first).
