@@ -914,3 +914,35 @@ async def test_a_predictive_segment_says_how_far_to_trust_it(tui_shop, engine):
         app.query_one(SegmentList).jump_to("Best customers")
         await wait_for(pilot, lambda: detail.selection.title == "Best customers" and detail.profile is not None)
         assert detail.model is None and "Prediction:" not in static_text(app, "#detail-body")
+
+
+async def test_marked_segments_show_their_overlap(tui_shop, engine):
+    """space marks the highlighted segment (● in the list); two marked, the profile opens with
+    who is in exactly which of them and the pair's Jaccard, as `segtui overlap` counts them;
+    unmarking one leaves the note to mark another."""
+    from segtui.core.compare import overlap
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        segments = app.query_one(SegmentList)
+        first = segments.highlighted_segment
+        await pilot.press("space")
+        await settle(pilot, rounds=1)
+        assert segments.marked == [first.name]
+        assert "mark another with space" in static_text(app, "#detail-body")
+        await pilot.press("down", "down", "space")
+        second = segments.highlighted_segment
+        detail = app.query_one(DetailPane)
+        await wait_for(pilot, lambda: detail.overlap is not None)
+        expected = overlap(engine.con, AS_OF, [(c.name, c.sql) for c in engine.catalog.usable
+                                                if c.name in (first.name, second.name)])
+        assert detail.overlap.regions == expected.regions and detail.overlap.union == expected.union
+        body = " ".join(static_text(app, "#detail-body").split())
+        assert f"Marked: 2 segments · {expected.union:,} customers in at least one" in body
+        assert f"Jaccard {first.name} ∩ {second.name}" in body and f"{expected.pairs[0][3]:.3f}" in body
+        assert plain(segments.get_option(f"segment:{first.name.casefold()}").prompt).startswith("●")
+        await pilot.press("space")  # unmark the second
+        await settle(pilot, rounds=1)
+        assert segments.marked == [first.name] and detail.overlap is None
+        assert "mark another with space" in static_text(app, "#detail-body")

@@ -82,3 +82,19 @@ def test_main_view_after_resizes_120_80_160(snap_compare, tui_shop, colour):
             await settle(pilot, rounds=1)
 
     assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=run_before)
+
+
+async def _mark_two(pilot) -> None:
+    """The first two segments marked with space: their overlap heads the profile."""
+    await wait_ready(pilot)
+    await pilot.press("space", "down", "space")
+    await wait_for(pilot, lambda: pilot.app.query_one("DetailPane").overlap is not None)
+    await settle(pilot)
+
+
+def test_two_marked_segments_80x24(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=_mark_two)
+
+
+def test_two_marked_segments_120x36(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_mark_two)

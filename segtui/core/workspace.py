@@ -309,6 +309,14 @@ class Workspace:
         held = self.features.columns if self.features is not None else self.catalog.columns
         return answers.profile(cursor, sql, held)
 
+    def overlap(self, cursor, names: list[str]):
+        """How the members of the named segments overlap (``segtui.core.compare.overlap``), on
+        what ``customer_features`` holds now."""
+        from segtui.core.compare import overlap
+
+        compiled = {c.name: c.sql for c in self.catalog.usable}
+        return overlap(self._on(cursor), self.as_of, [(name, compiled[name]) for name in names])
+
     def reads_predictions(self, sql: str) -> bool:
         """Whether compiled filter SQL reads a field of the predictive models."""
         return any(f.family == "predict" for f in self.builder.available if f.name in self.fields_of(sql))

@@ -241,7 +241,8 @@ class SegtuiApp(App):
 
     #: Actions on the main view: over another screen (a dialog, a customer's story) they would
     #: act on a view that is not in front, so there they are off and out of the footer.
-    MAIN_ACTIONS = frozenset({"open_filter", "edit_segment", "export", "save", "as_of", "refresh", "zoom", "back"})
+    MAIN_ACTIONS = frozenset({"open_filter", "edit_segment", "export", "save", "as_of", "refresh", "zoom", "back",
+                              "toggle_mark"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_ACTIONS and len(self.screen_stack) > 1:
@@ -427,6 +428,8 @@ class SegtuiApp(App):
         segment_list = self.query_one(SegmentList)
         segment_list.show(self.ws.catalog.compiled, self.extras.counts)
         self.query_one("#body", ContentSwitcher).current = "main"
+        if segment_list.marked:  # new data (as-of, refresh): the marked segments' overlap again
+            self._count_overlap(segment_list.marked)
         if old is None or self.focused is None:
             segment_list.focus()
         self.selection = None  # same segment, new data: show it again
@@ -621,7 +624,7 @@ class SegtuiApp(App):
         self.call_later(self._close_retired)
         if self._leaving():
             return  # a result that arrives while the explorer closes has nowhere to go
-        if message.channel in ("profile", "near", "model", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
+        if message.channel in ("profile", "near", "model", "overlap", "preview", "live", "customer") and self._latest.get(message.channel) != message.request:
             return  # stale: a newer request was made since
         self._tell_unexpected(message)
         handler = getattr(self, f"_done_{message.channel}")
@@ -901,6 +904,28 @@ class SegtuiApp(App):
             self._select_highlighted()
 
     # ------------------------------------------------------------------ export
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the highlighted segment; with two or more marked, their overlap."""
+        if self.ws is None:
+            return
+        self._count_overlap(self.query_one(SegmentList).toggle_mark())
+
+    def _count_overlap(self, marked: list[str]) -> None:
+        detail = self.query_one(DetailPane)
+        counted = [name for name in marked if name in self.extras.counts]  # not waiting for a family
+        if len(counted) < 2:
+            self._latest.pop("overlap", None)
+            detail.show_overlap(None, marked)
+            return
+        detail.show_overlap(None, marked, loading=True)
+        self._run_query("overlap", lambda ws, cursor: ws.overlap(cursor, counted))
+
+    def _done_overlap(self, message: WorkDone) -> None:
+        if message.error:
+            self.say(f"the overlap could not be counted: {message.error}", "error")
+            return
+        self.query_one(DetailPane).show_overlap(message.result, self.query_one(SegmentList).marked)
 
     def action_export(self) -> None:
         selection = self.selection

@@ -51,6 +51,9 @@ KEYS: tuple[Key, ...] = (
     Key("right_square_bracket", "]", "next page of the customer's timeline", "timeline", "page(1)", "Next page"),
     Key("left_square_bracket", "[", "previous page of the customer's timeline", "timeline", "page(-1)",
         "Prev page"),
+    Key("space", "space", "mark the highlighted segment (again to unmark): two or more marked, the profile shows "
+        "how they overlap", "app", "toggle_mark", "", "Mark or unmark the highlighted segment"),  # not in the
+    # footer: at 80 columns it would push "? Help" out
     Key("e", "e", "export the shown customers (the format follows the file's extension)", "app", "export",
         "Export", "Export members"),
     Key("s", "s", "save the filter as a segment in your segments folder", "app", "save", "Save",

@@ -34,6 +34,9 @@ class DetailPane(VerticalScroll):
         self.message = ""
         self.near: list = []  # near misses of the selection's filter (core.compare.NearMiss)
         self.model = None  # the predictive models behind the selection (core.predict.ModelCheck), if it reads them
+        self.marked: list[str] = []  # the segments marked in the list (space)
+        self.overlap = None  # their overlap (core.compare.Overlap) when two or more are marked and counted
+        self.overlap_loading = False
 
     def compose(self):
         yield Static(id="detail-body")
@@ -58,6 +61,11 @@ class DetailPane(VerticalScroll):
             self.model = model
             self._draw()
 
+    def show_overlap(self, overlap, marked: list[str], loading: bool = False) -> None:
+        """The marked segments and, once counted, their overlap (whatever the selection)."""
+        self.overlap, self.marked, self.overlap_loading = overlap, list(marked), loading
+        self._draw()
+
     def on_resize(self) -> None:
         self._draw()
 
@@ -65,8 +73,9 @@ class DetailPane(VerticalScroll):
         if not self.is_mounted:
             return
         width = max(self.scrollable_content_region.width, 30)
-        self.query_one("#detail-body", Static).update(render_detail(self.selection, self.profile, self.state,
-                                                                    self.message, width, self.near, self.model))  # fmt: skip
+        body = render_detail(self.selection, self.profile, self.state, self.message, width, self.near, self.model)
+        marks = render_marked(self.marked, self.overlap, self.overlap_loading)
+        self.query_one("#detail-body", Static).update(Group(*marks, body) if marks else body)
 
 
 def render_detail(selection: Selection | None, profile: Profile | None, state: str, message: str,
@@ -113,6 +122,31 @@ def render_near(near: list) -> list[RenderableType]:
     for miss in near:
         grid.add_row(Text(f"{miss.count:,}", style="bold"), Text.assemble(("but for ", "dim"), miss.condition))
     return [Text(""), Text("Nearly in: every other condition met", style="bold"), grid]
+
+
+def render_marked(marked: list[str], overlap, loading: bool) -> list[RenderableType]:
+    """The segments marked with space, first in the pane: who is in exactly which of them
+    (two or three) and each pair's overlap (Jaccard: both over either)."""
+    if not marked:
+        return []
+    head = Text(f"Marked: {len(marked)} segment{'s' if len(marked) > 1 else ''}", style="bold")
+    if overlap is None:
+        if len(marked) == 1:
+            note = f"{marked[0]}; mark another with space to see how they overlap"
+        else:
+            note = "counting their overlap…" if loading else "their overlap waits for the build"
+        return [head.append("  " + note, style="dim"), Text("")]
+    head.append(f" · {overlap.union:,} customers in at least one", style="dim")
+    rows = [(Text(f"only {inside[0]}" if len(inside) == 1 else " ∩ ".join(inside)), Text(f"{n:,}"))
+            for inside, n in overlap.regions]
+    rows += [(Text(f"Jaccard {a} ∩ {b}", style="dim"), Text("—" if jaccard is None else f"{jaccard:.3f}", style="dim"))
+             for a, b, _, jaccard in overlap.pairs]  # fmt: skip
+    grid = Table.grid(padding=(0, 1), expand=True)  # the labels give way (…), the numbers never
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(justify="right", no_wrap=True, width=max(value.cell_len for _, value in rows))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return [head, grid, Text("")]
 
 
 def render_model(check) -> list[RenderableType]:

@@ -28,9 +28,13 @@ class SegmentList(OptionList):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.segments: dict[str, CompiledSegment] = {}
+        self.marked: list[str] = []  # segment names marked with space, in the order marked
+        self._shown: tuple = ([], None)
 
     def show(self, compiled: list[CompiledSegment], counts: SegmentCounts | None) -> None:
         """Rebuild the rows, keeping the highlighted segment highlighted."""
+        self._shown = (compiled, counts)
+        self.marked = [name for name in self.marked if any(c.name == name and c.usable for c in compiled)]
         keep = self.highlighted_segment
         total = counts.total if counts is not None else None
         count_width = max(len(f"{total:,}") if total else 1, 3)
@@ -42,7 +46,8 @@ class SegmentList(OptionList):
                 group = segment.segment.group
                 options.append(Option(Text(group.upper(), style="bold"), id=f"group:{group}", disabled=True))
             self.segments[option_id(segment.name)] = segment
-            options.append(Option(self._row(segment, counts, count_width), id=option_id(segment.name)))
+            options.append(Option(self._row(segment, counts, count_width, segment.name in self.marked),
+                                  id=option_id(segment.name)))
         with self.prevent(OptionList.OptionHighlighted):  # a rebuild is not the user moving
             self.set_options(options)
             if keep is not None and option_id(keep.name) in self.segments:
@@ -50,12 +55,23 @@ class SegmentList(OptionList):
             elif self.segments:
                 self.highlighted = self.get_option_index(next(iter(self.segments)))
 
+    def toggle_mark(self) -> list[str]:
+        """Mark or unmark the highlighted segment (a usable one); the marked names."""
+        segment = self.highlighted_segment
+        if segment is not None and segment.usable:
+            if segment.name in self.marked:
+                self.marked.remove(segment.name)
+            else:
+                self.marked.append(segment.name)
+            self.show(*self._shown)
+        return list(self.marked)
+
     @staticmethod
-    def _row(segment: CompiledSegment, counts: SegmentCounts | None, count_width: int) -> Table:
+    def _row(segment: CompiledSegment, counts: SegmentCounts | None, count_width: int, marked: bool = False) -> Table:
         grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         dim = "dim" if not segment.usable else ""
-        name = Text(" " + segment.name, style=dim)
+        name = Text.assemble(("●", "bold") if marked else " ", (segment.name, dim))
         if segment.usable:
             if counts is None or (segment.name not in counts and segment.name not in counts.errors):
                 # not counted yet: its families are still being built
