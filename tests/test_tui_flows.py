@@ -946,3 +946,36 @@ async def test_marked_segments_show_their_overlap(tui_shop, engine):
         await settle(pilot, rounds=1)
         assert segments.marked == [first.name] and detail.overlap is None
         assert "mark another with space" in static_text(app, "#detail-body")
+
+
+async def test_messages_that_arrive_after_the_explorer_closed_are_dropped(tui_shop):
+    """A page request, a live count, a worker's result or a loaded workspace may land after the
+    main view's widgets went (seen: NoMatches for PreviewPane and FilterBar at exit): each is
+    dropped, and a workspace that arrives then is closed."""
+    from segtui.tui.messages import WorkDone, WorkspaceLoaded
+
+    app = make_app(tui_shop)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        ws = app.ws
+    late = [
+        lambda: app._page_wanted(PreviewPane.PageWanted(0, "customer_id", False)),
+        lambda: app._customer_wanted(PreviewPane.CustomerWanted(1)),
+        lambda: app._select_highlighted(),
+        lambda: app._filter_closed(),
+        lambda: app.on_work_done(WorkDone("live", 0, error="late")),
+        lambda: app.on_work_done(WorkDone("preview", 0, error="late")),
+    ]
+    for call in late:
+        call()  # before the guard, each raised NoMatches here
+    arrived = open_workspace(tui_shop, AS_OF, fields=set())
+    app.on_workspace_loaded(WorkspaceLoaded(app._generation, arrived, app.extras))
+    for _ in range(100):  # closed in a thread of its own
+        try:
+            arrived.con.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - closed: what we wait for
+            break
+        threading.Event().wait(0.05)
+    else:
+        raise AssertionError("a workspace that arrived after the exit was left open")
+    assert app.ws is ws  # not shown

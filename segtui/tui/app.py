@@ -42,6 +42,8 @@ Decisions recorded here:
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 import os
 import threading
@@ -174,6 +176,20 @@ def precompute(ws, cursor, before: Extras | None = None, top_values: bool = True
         values=values,
     )
     return Extras(counts, columns, vocabulary)
+
+
+def while_shown(handler):
+    """A message handler or timer that reads the main view's widgets: skipped once the explorer
+    is on its way out (a message that arrives after its widgets went, as a page request or a
+    worker's result may, raised NoMatches at exit)."""
+
+    @functools.wraps(handler)
+    def guarded(self, *args, **kwargs):
+        if self._leaving():
+            return None
+        return handler(self, *args, **kwargs)
+
+    return guarded
 
 
 class SegtuiApp(App):
@@ -403,6 +419,10 @@ class SegtuiApp(App):
             self._show_header()
 
     def on_workspace_loaded(self, message: WorkspaceLoaded) -> None:
+        if self._leaving():  # its widgets are gone: close what the load made, show nothing
+            if message.workspace is not None:
+                self._retire(message.workspace)
+            return
         if message.generation != self._generation:
             if message.workspace is not None:
                 self._retire(message.workspace)  # once its load thread has let go of it
@@ -647,11 +667,13 @@ class SegtuiApp(App):
     # ------------------------------------------------------------------ selection: detail + preview
 
     @on(OptionList.OptionHighlighted, "#segments")
+    @while_shown
     def _segment_highlighted(self) -> None:
         if self._select_timer is not None:
             self._select_timer.stop()
         self._select_timer = self.set_timer(SELECT_DEBOUNCE, self._select_highlighted)
 
+    @while_shown
     def _select_highlighted(self) -> None:
         compiled = self.query_one(SegmentList).highlighted_segment
         if compiled is None or self.ws is None:
@@ -718,6 +740,7 @@ class SegtuiApp(App):
             detail.show(self.selection, message.result, "ready")
 
     @on(PreviewPane.PageWanted)
+    @while_shown
     def _page_wanted(self, message: PreviewPane.PageWanted) -> None:
         if self.selection is None or self.selection.sql is None:
             return
@@ -734,11 +757,13 @@ class SegtuiApp(App):
         self._run_query("preview", fetch)
 
     @on(PreviewPane.CustomerWanted)
+    @while_shown
     def _customer_wanted(self, message: PreviewPane.CustomerWanted) -> None:
         if self.ws is not None:
             self.push_screen(CustomerScreen(message.customer_id))
 
     @on(CustomerScreen.StoryWanted)
+    @while_shown
     def _story_wanted(self, message: CustomerScreen.StoryWanted) -> None:
         if self.ws is None:
             return
@@ -794,6 +819,7 @@ class SegtuiApp(App):
         field.focus()
 
     @on(Input.Changed, "#filter-input")
+    @while_shown
     def _filter_changed(self, event: Input.Changed) -> None:
         bar = self.query_one(FilterBar)
         bar.update_hint(event.value)
@@ -853,6 +879,7 @@ class SegtuiApp(App):
             self._apply(live)
 
     @on(Input.Submitted, "#filter-input")
+    @while_shown
     def _filter_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         if not value:
@@ -891,6 +918,7 @@ class SegtuiApp(App):
             self.query_one(SegmentList).focus()
 
     @on(FilterBar.Closed)
+    @while_shown
     def _filter_closed(self) -> None:
         self._apply_pending = None
         self._close_filter()
