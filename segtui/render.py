@@ -249,7 +249,7 @@ def render_prediction(prediction, source: str) -> Group:
                   f"{g.mean_spend:,.2f}" if g.mean_spend is not None else "none (q <= 1)", f"{g.loglik:,.1f}",
                   f"{g.customers:,}")
     parts = [head, Text(""), purchases]
-    if b.message.startswith("dropout the same"):
+    if b.same_dropout:
         parts.append(Text(f"Every buyer drops out after a repeat purchase with about the same probability, "
                           f"{b.a / (b.a + b.b):.2%}: a + b is at its cap.", style="dim"))
     parts += [Text(""), spend]

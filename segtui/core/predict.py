@@ -77,6 +77,7 @@ class BGNBD:
     converged: bool = True
     iterations: int = 0
     message: str = ""
+    same_dropout: bool = False  # a + b ran to KAPPA_MAX: every buyer drops out at about the same rate
 
     @property
     def params(self) -> tuple[float, float, float, float]:
@@ -206,13 +207,14 @@ def fit_bgnbd(x, t_x, T) -> BGNBD:
     if capped and not result.success:  # on the cap the optimiser's own tests may fail at a corner
         result.success = bool(np.isfinite(result.fun))
     loglik = float(np.dot(weights, bgnbd_loglik(params, ux, ut_x, uT)))
+    values = dict(zip(("r", "alpha", "a", "b"), params))
     if special.expit(result.x[2]) < MU_MIN:
-        result.x[2] = -_LOG_BOUND  # nobody drops out: said as such by _check_fit
-    _check_fit("BG/NBD", result, ("r", "alpha", "mu", "kappa"), values=dict(zip(("r", "alpha", "a", "b"), params)),
-               capped=("kappa",) if capped else ())
+        raise PredictError(f"the BG/NBD fit sees no customer dropping out ({_shown(values)}): buyers keep coming "
+                           "back at their own pace, so there is no churn to model; try a longer calibration period")
+    _check_fit("BG/NBD", result, ("r", "alpha", "mu", "kappa"), values=values, capped=("kappa",) if capped else ())
     message = "dropout the same for every buyer (a + b at its cap)" if capped else str(result.message)
     return BGNBD(*(float(v) for v in params), loglik=loglik, converged=True, iterations=int(result.nit),
-                 message=message)
+                 message=message, same_dropout=capped)
 
 
 def _check_summary(x, t_x, T) -> None:
@@ -246,21 +248,21 @@ def _maximise(negative, start, bounds=None):
     return result
 
 
+def _shown(values: dict) -> str:
+    return ", ".join(f"{name}={value:.3g}" for name, value in values.items())
+
+
 def _check_fit(model: str, result, names, values: dict | None = None, capped: tuple[str, ...] = ()) -> None:
     """Refuse a fit that did not converge or that ends on a bound (``capped``: bounds that are
     an answer, not a failure). ``values``: the parameters as the user knows them, for the
     message (default: ``names`` with the exponentials of the fitted logarithms)."""
     values = values or {name: math.exp(v) for name, v in zip(names, result.x)}
-    shown = ", ".join(f"{n}={v:.3g}" for n, v in values.items())
     if not result.success or not np.all(np.isfinite(result.x)):
         raise PredictError(f"the {model} fit did not converge ({result.message}); the data may be too small "
                            "or too regular for the model")
     on_bound = [name for name, value in zip(names, result.x) if abs(value) >= _LOG_BOUND - 1e-3 and name not in capped]
     if on_bound:
-        if model == "BG/NBD" and ("mu" in on_bound and result.x[names.index("mu")] < 0 or "b" in on_bound):
-            raise PredictError(f"the BG/NBD fit sees no customer dropping out ({shown}): buyers keep coming "
-                               "back at their own pace, so there is no churn to model; try a longer calibration period")
-        raise PredictError(f"the {model} fit runs off to the edge ({shown}): the data does not identify "
+        raise PredictError(f"the {model} fit runs off to the edge ({_shown(values)}): the data does not identify "
                            f"{', '.join(on_bound)}; it may be too small or degenerate")
 
 

@@ -43,7 +43,6 @@ Decisions recorded here:
 from __future__ import annotations
 
 import functools
-
 import itertools
 import os
 import threading
@@ -848,9 +847,8 @@ class SegtuiApp(App):
 
         self._run_query("live", count)
 
+    @while_shown
     def on_live_building(self, message: LiveBuilding) -> None:
-        if self._leaving():
-            return
         bar = self.query_one(FilterBar)
         if bar.display and " ".join(bar.input.value.split()) == message.expr:
             bar.show_building(message.families)

@@ -169,14 +169,13 @@ class PreviewPane(Vertical):
         self.page_offset = page.offset
         self.rows = list(page.rows)
         self.page = page
-        self._fill(cursor_row=0)
+        self._fill(_Layout(page), cursor_row=0)
 
-    def _fill(self, cursor_row: int) -> None:
+    def _fill(self, layout: "_Layout", cursor_row: int) -> None:
         """The page's columns that fit the pane whole, in shown order: a column cut to its first
         letters at the right edge says nothing. The rest are counted in the status line; the
         pane's zoom (z) or a wider terminal brings them in."""
         page, table = self.page, self.query_one(PreviewTable)
-        layout = _Layout(page)
         shown = self._fitting(layout)
         self.hidden = len(layout.order) - shown
         table.clear(columns=True)
@@ -213,9 +212,11 @@ class PreviewPane(Vertical):
 
     def _refit(self) -> None:
         """After a resize: fill again only when a different number of columns fits."""
-        table = self.query_one(PreviewTable)
-        if self.page is not None and self._fitting(_Layout(self.page)) != len(table.columns):
-            self._fill(cursor_row=table.cursor_row)
+        if self.page is None:
+            return
+        table, layout = self.query_one(PreviewTable), _Layout(self.page)
+        if self._fitting(layout) != len(table.columns):
+            self._fill(layout, cursor_row=table.cursor_row)
 
     def show_error(self, message: str) -> None:
         self.rows = []
