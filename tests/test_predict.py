@@ -394,14 +394,15 @@ def test_predictive_features_are_the_models_predictions_for_each_buyer(predicted
     assert len(s.customer_id) > 300
     # Two fits of the same data (the feature build's and predict's) agree to the optimiser's
     # tolerance, not to the last bit: DuckDB's parallel SUM may add a day's orders in another
-    # order, and that moves the maximum by ~1e-9 relative (a failure at rel=1e-9 under load).
+    # order, and on the flat Gamma-Gamma likelihood that moved the expected spend by 1e-5
+    # relative (seen in CI). A wrong horizon, unit or join is off by far more than 1e-3.
     for i, customer in enumerate(s.customer_id.tolist()):
         got = features[customer]
-        assert got["p_alive"] == pytest.approx(alive[i], rel=1e-6)
-        assert got["expected_orders_30d"] == pytest.approx(e30[i], rel=1e-6)
-        assert got["expected_orders_90d"] == pytest.approx(e90[i], rel=1e-6)
-        assert got["expected_spend_per_order"] == pytest.approx(spend[i], rel=1e-6)
-        assert got["clv_365d"] == pytest.approx(e365[i] * spend[i], rel=1e-6)
+        assert got["p_alive"] == pytest.approx(alive[i], rel=1e-3)
+        assert got["expected_orders_30d"] == pytest.approx(e30[i], rel=1e-3)
+        assert got["expected_orders_90d"] == pytest.approx(e90[i], rel=1e-3)
+        assert got["expected_spend_per_order"] == pytest.approx(spend[i], rel=1e-3)
+        assert got["clv_365d"] == pytest.approx(e365[i] * spend[i], rel=1e-3)
 
 
 def test_predictive_features_of_the_edge_customers(predicted_features):
@@ -412,7 +413,7 @@ def test_predictive_features_of_the_edge_customers(predicted_features):
     key = {k.name: k for k in story.key}  # the customer's story shows them beside the shop's median
     assert key["p_alive"].value == 1.0 and key["clv_365d"].value == pytest.approx(features[0]["clv_365d"])
     assert key["p_alive"].median is not None
-    assert features[0]["expected_spend_per_order"] == pytest.approx(prediction.gamma_gamma.mean_spend, rel=1e-6)
+    assert features[0]["expected_spend_per_order"] == pytest.approx(prediction.gamma_gamma.mean_spend, rel=1e-3)
     assert all(features[999][name] is None for name in PREDICTIVE)
     ranked = sorted((v["clv_365d"], v["clv_percentile"]) for v in features.values() if v["clv_365d"] is not None)
     assert ranked[0][1] == 0.0 and ranked[-1][1] == 100.0
