@@ -288,10 +288,14 @@ def w_predict(args) -> dict:
     ws = open_workspace(args.shop, fields=set(), use_cache=True)
     as_of = ws.as_of
     summary = timed(lambda: P.load_summary(ws.con, as_of), args.runs)
-    hand = (f"SELECT customer_id, count(*) - 1, max(d) - min(d), DATE '{as_of}' - min(d) FROM ("
-            f"SELECT customer_id, CAST(ordered_at AS DATE) AS d FROM orders WHERE customer_id IS NOT NULL "
-            f"AND ordered_at < DATE '{as_of}' + INTERVAL 1 DAY GROUP BY ALL) GROUP BY customer_id")
-    base = timed(lambda: ws.con.execute(hand).fetchall(), args.runs)
+    # the same summary (purchase days, frequency, recency, age, mean repeat spend) as one would
+    # write it for DuckDB alone, fetched the same way
+    hand = (f"SELECT customer_id, count(*) - 1 AS frequency, max(d) - min(d) AS recency_days, "
+            f"DATE '{as_of}' - min(d) AS t_days, (sum(spend) - arg_min(spend, d)) / nullif(count(*) - 1, 0) "
+            f"AS repeat_spend FROM (SELECT customer_id, CAST(ordered_at AS DATE) AS d, sum(coalesce(total, 0)) AS spend "
+            f"FROM orders WHERE customer_id IS NOT NULL AND ordered_at < DATE '{as_of}' + INTERVAL 1 DAY GROUP BY ALL) "
+            f"GROUP BY customer_id ORDER BY customer_id")
+    base = timed(lambda: ws.con.execute(hand).fetchnumpy(), args.runs)
     data = P.load_summary(ws.con, as_of)
     sample = P.fit_sample(data)
 

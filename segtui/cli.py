@@ -44,6 +44,10 @@ SnapshotOpt = Annotated[
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Build the features afresh instead of reading (and writing) the feature cache.")
 ]
+DiscountOpt = Annotated[
+    float, typer.Option("--discount-rate", min=0.0, max=1.0,
+                        help="Discount clv_365d's future spend at this yearly rate (0.1 = 10 %; default 0: undiscounted).")
+]
 
 
 def _parse_date(value: Optional[str], flag: str = "--as-of") -> Optional[date]:
@@ -137,7 +141,7 @@ SegmentOpt = Annotated[Optional[str], typer.Option("--segment", help="The name o
 @contextmanager
 def _workspace(
     source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path] = None, snapshot: bool = False,
-    no_cache: bool = False, every_field: bool = True,
+    no_cache: bool = False, every_field: bool = True, discount_rate: float = 0.0,
 ) -> Iterator:
     """The workspace of a headless command, open for the body of a ``with``, which prints the
     command's result. ``every_field``: build every feature first (``segments``, ``fields``, a
@@ -152,7 +156,8 @@ def _workspace(
     progress, update = _progress()
     with progress:
         ws = open_workspace(source, _parse_date(as_of), mapping, segments, progress=update, snapshot=snapshot,
-                            use_cache=not no_cache, store_later=True, fields=ALL if every_field else None)
+                            use_cache=not no_cache, store_later=True, fields=ALL if every_field else None,
+                            discount_rate=discount_rate)
     interrupted = False
     try:
         yield ws
@@ -210,12 +215,12 @@ def _percent(count: int, total: int) -> float:
 @app.command()
 def fields(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Every feature: type, unit, description, the tables it needs, and its range in this shop."""
     from segtui.core.features import field_stats
 
-    with _workspace(source, as_of, mapping, snapshot=snapshot, no_cache=no_cache) as ws:
+    with _workspace(source, as_of, mapping, snapshot=snapshot, no_cache=no_cache, discount_rate=discount_rate) as ws:
         _print_fields(ws, field_stats(ws.con, ws.features), json_out)
 
 
@@ -244,10 +249,10 @@ def _print_fields(ws, stats: dict, json_out: bool) -> None:
 def segments(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
     segments_dir: SegmentsOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False,
-    no_cache: NoCacheOpt = False,
+    no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Every segment with its member count and share of customers, as of a date."""
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, discount_rate=discount_rate) as ws:
         _print_segments(ws, ws.count_all(), json_out)
 
 
@@ -276,12 +281,13 @@ def _print_segments(ws, counts, json_out: bool) -> None:
 def count(
     source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None, mapping: MappingOpt = None,
     as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         _require(ws, ws.fields_of(sql))
         n = count_where(ws.con, sql)
@@ -308,7 +314,7 @@ def export(
         "--columns", help="Comma-separated columns (default: customer_id, the contact columns, every feature).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename), or as CSV to stdout."""
     from segtui.core.export import check_target, format_options, is_stdout
@@ -317,7 +323,7 @@ def export(
     check_target(target, force)  # refuse before the features are built
     format_options(target)
     wanted = ([c.strip() for c in columns.split(",") if c.strip()] or None) if columns else None
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=wanted is None) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=wanted is None, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         ws.check_export_columns(wanted)  # a typo: before any build
         if wanted is not None:
@@ -356,12 +362,12 @@ def _stdout_closed() -> None:
 @app.command("open")
 def open_(
     source: SourceArg, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, mapping: MappingOpt = None,
-    no_cache: NoCacheOpt = False, snapshot: SnapshotOpt = False,
+    no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0, snapshot: SnapshotOpt = False,
 ) -> None:
     """Open the explorer on SOURCE."""
     day = _parse_date(as_of)
     _check_opens(source, day, mapping, snapshot)
-    _run_explorer(source, day, mapping, segments_dir, snapshot, use_cache=not no_cache)
+    _run_explorer(source, day, mapping, segments_dir, snapshot, use_cache=not no_cache, discount_rate=discount_rate)
 
 
 @app.command()
@@ -416,11 +422,11 @@ def customer(
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Timeline rows to show, newest first.")] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Timeline rows to skip (the next page).")] = 0,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """One customer as of a date: contacts, key features beside the shop's median, the segments
     they are in (and nearly in), and their orders, events, returns and reviews, newest first."""
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, discount_rate=discount_rate) as ws:
         story = ws.customer(ws.con, customer_id, offset, limit)
         if json_out:
             out.print_json(json.dumps(story.to_json(), default=str))
@@ -479,7 +485,7 @@ def trend(
     start: FromOpt = None, end: ToOpt = None,
     every: Annotated[str, typer.Option("--every", help="day, week, month or quarter: the dates are the ends of these periods.")] = "month",
     mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """A segment's count at many as-of dates: by default the last 12 month ends up to the last
     activity (the last date is the last activity itself)."""
@@ -488,7 +494,8 @@ def trend(
     if every not in timeline.EVERY:
         raise typer.BadParameter(f"{every!r} is not one of {', '.join(timeline.EVERY)}", param_hint="--every")
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
-    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         dates, note = timeline.trend_dates(ws.data_range, first, last, every)
         if note:
@@ -510,14 +517,15 @@ def transitions(
     first_match: Annotated[bool, typer.Option(
         "--first-match", help="When the group's segments overlap, count each customer in the first that holds them.")] = False,
     mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Where a group's customers went between two dates: customers per (segment then, segment
     now), with "none" and "not yet a customer"."""
     from segtui.core import timeline
 
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
-    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         timeline.check_pair(ws.data_range, first, last)
         timeline.group_segments(ws, group)  # an unknown group: before any build
         result = _date_progress(lambda update: timeline.transitions(ws, group, first, last, first_match, update))
@@ -535,14 +543,15 @@ def diff(
     out_file: Annotated[Optional[str], typer.Option(
         "--out", help="Write the members with a change column (entered, left, stayed): .csv, .parquet, .json, .jsonl; - for CSV on stdout.")] = None,
     force: ForceOpt = False, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Who entered, left and stayed in a segment or filter between two dates."""
     from segtui.core import timeline
 
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
     target = _check_out(out_file, force, json_out)
-    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         timeline.check_pair(ws.data_range, first, last)
         result = _date_progress(lambda update: timeline.diff(ws, sql, first, last, update, keep=target is not None))
@@ -569,7 +578,7 @@ def overlap(
     source: SourceArg,
     segment: Annotated[list[str], typer.Option("--segment", help="A segment; give two or more.")],
     as_of: AsOfOpt = None, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
-    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """How segments overlap: every region of the Venn diagram for two or three, and each pair's
     customers in both and Jaccard index."""
@@ -577,7 +586,8 @@ def overlap(
 
     if len(segment) < 2:
         raise typer.BadParameter("give two or more --segment", param_hint="--segment")
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         chosen = [ws.segment(name) for name in segment]
         names = [c.name for c in chosen]
         twice = next((n for n in names if names.count(n) > 1), None)
@@ -601,7 +611,7 @@ def nearmiss(
     out_file: Annotated[Optional[str], typer.Option(
         "--out", help="Write the near misses with the condition each missed: .csv, .parquet, .json, .jsonl; - for CSV on stdout.")] = None,
     force: ForceOpt = False, as_of: AsOfOpt = None, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None,
-    json_out: JsonOpt = False, snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False,
+    json_out: JsonOpt = False, snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
 ) -> None:
     """Who almost qualifies: per condition of the filter, the customers who meet every other
     condition but not this one (false or unknown)."""
@@ -610,7 +620,8 @@ def nearmiss(
     if condition is not None and out_file is None:
         raise typer.BadParameter("--condition chooses what --out writes; give --out too", param_hint="--condition")
     target = _check_out(out_file, force, json_out)
-    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=False) as ws:
+    with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
+                    every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         text = ws.segment(segment).segment.where if segment is not None else where
         _require(ws, ws.fields_of(sql))
@@ -730,11 +741,12 @@ def cache_clear() -> None:
 
 def _run_explorer(
     source: Path, as_of: Optional[date], mapping: Optional[Path], segments_dir: Optional[Path], snapshot: bool = False,
-    use_cache: bool = True,
+    use_cache: bool = True, discount_rate: float = 0.0,
 ) -> None:
     from segtui.tui.app import run_app
 
-    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot, use_cache=use_cache)
+    run_app(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot, use_cache=use_cache,
+            discount_rate=discount_rate)
 
 
 def _describe_generated(result) -> str:

@@ -376,7 +376,7 @@ EXPECTED_FIELDS = (
     ('expected_spend_per_order', 'DOUBLE', 'money', ('orders',), (), 'predict', None,
      "Expected spend per purchase day (Gamma-Gamma: the buyer's mean repeat spend shrunk towards the shop's mean; the shop's mean without a repeat purchase); NULL without orders or when the spend has no mean (q <= 1)."),
     ('clv_365d', 'DOUBLE', 'money', ('orders',), (), 'predict', None,
-     'Expected spend in the 365 days after the as-of date, undiscounted: expected purchase days over 365 days times expected_spend_per_order; NULL without orders.'),
+     'Expected spend in the 365 days after the as-of date: expected purchase days over 365 days times expected_spend_per_order, undiscounted unless --discount-rate (each month\'s share then discounted at that yearly rate); NULL without orders.'),
     ('clv_percentile', 'DOUBLE', 'percentile 0-100', ('orders',), (), 'predict', None,
      'Percentage of the other buyers with a smaller clv_365d (100 * percent_rank; ties share a value); NULL without clv_365d.'),
     ('country', 'VARCHAR', 'country', ('customers',), ('customers.country',), 'universe', None,

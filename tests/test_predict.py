@@ -450,3 +450,45 @@ def test_the_fit_sample_is_everyone_up_to_its_size_then_the_same_random_draw():
     big = P.Summary(*(np.zeros(1000) for _ in range(6)), unit="week")
     first, again = P.fit_sample(big, size=100), P.fit_sample(big, size=100)
     assert len(set(first.tolist())) == 100 and first.tolist() == again.tolist() == sorted(first.tolist())
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.1, 0.5])
+def test_discounting_lowers_the_expected_purchases_by_at_most_a_year_of_the_rate(rate):
+    """Each month's expected purchases are discounted by (1 + rate)^(months / 12): the total
+    lies between the undiscounted one over (1 + rate) (all bought at the year's end) and the
+    undiscounted one over (1 + rate)^(1/12) (all in the first month); with a rate of 0 it is
+    the undiscounted expectation itself."""
+    params = (0.243, 4.414, 0.793, 2.426)  # CDNOW's, in weeks
+    x, t_x, T = np.array([0.0, 2.0, 7.0]), np.array([0.0, 30.43, 35.0]), np.array([38.86, 38.86, 38.86])
+    plain = P.expected_purchases(params, 52.0, x, t_x, T)
+    assert np.array_equal(P.discounted_purchases(params, 52.0, x, t_x, T, 0.0), plain)
+    got = P.discounted_purchases(params, 52.0, x, t_x, T, rate)
+    assert np.all(got > plain / (1 + rate)) and np.all(got < plain / (1 + rate) ** (1 / 12))
+    monthly = [P.expected_purchases(params, 52.0 * i / 12, x, t_x, T) for i in range(13)]
+    by_hand = sum((monthly[i] - monthly[i - 1]) / (1 + rate) ** (i / 12) for i in range(1, 13))
+    assert got == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_discount_rate_reaches_clv_and_is_cached_apart(tmp_path):
+    """--discount-rate lowers every buyer's clv_365d (and nothing else); the discounted family is
+    cached apart from the undiscounted one, so that neither run reads the other's values."""
+    shop = simulated_shop(tmp_path / "shop.duckdb")
+    cache = {"SEGTUI_CACHE_DIR": str(tmp_path / "cache")}
+
+    def values(name: str, *extra: str) -> dict:
+        target = tmp_path / f"{name}.json"
+        result = run_cli("export", str(shop), "--where", "clv_365d IS NOT NULL",
+                         "--columns", "customer_id,clv_365d,expected_orders_90d", "--out", str(target), *extra,
+                         env=cache)
+        assert result.returncode == 0, result.stderr
+        return {r["customer_id"]: (r["clv_365d"], r["expected_orders_90d"]) for r in json.loads(target.read_text())}
+
+    plain = values("plain")
+    discounted = values("discounted", "--discount-rate", "0.1")
+    assert plain.keys() == discounted.keys() and len(plain) >= 390
+    for customer, (clv, orders) in plain.items():  # money is written to the cent
+        assert clv / 1.1 - 0.01 <= discounted[customer][0] <= clv
+        assert discounted[customer][1] == orders
+    assert sum(v[0] for v in discounted.values()) < sum(v[0] for v in plain.values()) / 1.04
+    assert values("again") == plain  # the undiscounted values again, from the cache
+    assert_one_line_error(run_cli("count", str(shop), "--where", "orders >= 1", "--discount-rate", "-1"), code=2)

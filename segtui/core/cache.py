@@ -152,8 +152,15 @@ def family_definition(builder: FeatureBuilder, family: str, _memo: dict | None =
         [[file, load_query(file).sql] for file in sorted(files)],
         [repr(f) for f in FIELDS if f.family == family],
         {read: family_definition(builder, read, memo) for read in sorted(builder.reads(family))},
+        *([sorted(builder.settings.items())] if builder.settings and _computed(builder, family) else []),
     )
     return memo[family]
+
+
+def _computed(builder: FeatureBuilder, family: str) -> bool:
+    """Whether a file of ``family`` is computed by a Python function (which the builder's
+    settings reach)."""
+    return any(query.computed_by for query in builder.candidates[family])
 
 
 def _computing_source(query) -> str:

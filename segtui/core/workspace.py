@@ -400,7 +400,7 @@ class Workspace:
         if problem is not None:
             raise SourceError(problem)
         builder = FeatureBuilder(self.con, day, self.shop.table_names, self.shop.present_columns,
-                                 engine=self.builder.engine)
+                                 engine=self.builder.engine, settings=self.builder.settings)
         cache = FeatureCache(self.shop, day) if self.cache is not None else None
         builder.cache = cache
         return Workspace(self.shop, builder, self.catalog, self.segments_dir, cache, data_range=self.data_range)
@@ -491,6 +491,7 @@ def open_workspace(
     store_later: bool = False,
     fields: Collection[str] | None | object = ALL,
     engine: str = "duckdb",
+    discount_rate: float = 0.0,
 ) -> Workspace:
     """Open ``source`` as of ``as_of`` and compile every segment; make ``customer_features``
     hold ``fields`` (:data:`ALL`: every available field, as the explorer needs; ``None``:
@@ -500,6 +501,8 @@ def open_workspace(
     an environment variable: ``segtui open --no-cache`` hands it to the explorer, which passes
     it here.
 
+    ``discount_rate``: the yearly rate at which ``clv_365d`` discounts future spend (0: none).
+
     ``store_later``: leave the copy of fresh builds into the cache (~2 s at a million
     customers) to the caller, as :attr:`Workspace.pending_store`: the answer comes first.
     """
@@ -508,7 +511,8 @@ def open_workspace(
         require_usable(shop)  # the sentence `segtui check` ends with (check.diagnose), before any date
         span = data_range(shop)
         day = resolve_as_of(shop, as_of, span)
-        builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine)
+        builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine,
+                                 settings={"discount_rate": discount_rate})
         cache = FeatureCache(shop, day) if use_cache else None
         builder.cache = cache
         folder = Path(segments_dir).expanduser() if segments_dir else user_segments_dir()

@@ -207,6 +207,7 @@ class SegtuiApp(App):
         segments_dir: Path | None = None,
         snapshot: bool = False,
         use_cache: bool = True,
+        discount_rate: float = 0.0,
     ) -> None:
         super().__init__()
         self.source = Path(source)
@@ -214,6 +215,7 @@ class SegtuiApp(App):
         self.segments_dir = segments_dir
         self.snapshot = snapshot  # read a private copy of a DuckDB file another program is writing
         self.use_cache = use_cache  # False: neither read nor write the feature cache (--no-cache)
+        self.discount_rate = discount_rate  # clv_365d's yearly discount rate (--discount-rate)
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -323,7 +325,8 @@ class SegtuiApp(App):
         stamp = source_stamp(self.source)
         try:
             ws = open_workspace(self.source, as_of, self.mapping, self.segments_dir, progress,
-                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True, fields=None)
+                                snapshot=self.snapshot, use_cache=self.use_cache, store_later=True, fields=None,
+                                discount_rate=self.discount_rate)
         except _Abandoned:
             return
         except SegtuiError as error:
@@ -1134,10 +1137,11 @@ class SegtuiApp(App):
 
 
 def run_app(source: Path, as_of: date | None = None, mapping: Path | None = None,
-            segments_dir: Path | None = None, snapshot: bool = False, use_cache: bool = True) -> None:  # fmt: skip
+            segments_dir: Path | None = None, snapshot: bool = False, use_cache: bool = True,
+            discount_rate: float = 0.0) -> None:  # fmt: skip
     """Run the explorer (``segtui open`` / ``segtui demo``); returns when the user quits."""
     app = SegtuiApp(source, as_of=as_of, mapping=mapping, segments_dir=segments_dir, snapshot=snapshot,
-                    use_cache=use_cache)  # fmt: skip
+                    use_cache=use_cache, discount_rate=discount_rate)  # fmt: skip
     app.run()
     wait_for_stores(app)
     if app.ws is not None:

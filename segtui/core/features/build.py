@@ -239,7 +239,8 @@ class FeatureBuilder:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, as_of: date, tables: Collection[str],
-                 present_columns: Mapping[str, set[str]], *, engine: str = "duckdb", cache=None) -> None:
+                 present_columns: Mapping[str, set[str]], *, engine: str = "duckdb", cache=None,
+                 settings: Mapping[str, float] | None = None) -> None:
         tables = set(tables)
         if "orders" not in tables:
             from segtui.errors import SourceError
@@ -250,6 +251,9 @@ class FeatureBuilder:
         self.tables = tables
         self.engine = engine
         self.cache = cache
+        # keyword arguments of the ``-- computed_by:`` functions (the shop's discount rate): part
+        # of those families' cache definition; only values that differ from the default are given
+        self.settings = {key: value for key, value in (settings or {}).items() if value}
         self.candidates, self.available, self.unavailable = _plan(tables, present_columns, engine=engine)
         self._bases = base_files(tables)
         self._every_base = base_files(_BASES)  # also the files behind the empty stand-ins
@@ -364,7 +368,7 @@ class FeatureBuilder:
     def _build(self, family: str) -> None:
         """Run the file of ``family``: its table is then ready and fresh (not yet stored)."""
         query = self.file(family)
-        registered = computed_by(query)(self.con, self.as_of) if query.computed_by else []
+        registered = computed_by(query)(self.con, self.as_of, **self.settings) if query.computed_by else []
         try:
             self.con.execute(_shared(render(query.sql, self.as_of, self._known_values())))
         finally:
