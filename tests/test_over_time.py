@@ -272,6 +272,37 @@ def test_entered_minus_left_is_the_change_in_count(generated, segment):
     assert result.stayed + result.left == n_from and result.stayed + result.entered == n_to
 
 
+def test_history_of_every_segment_is_the_trend_and_diff_of_each(generated):
+    """The explorer's sparklines: every segment's count at each date equals ``trend`` (hence
+    ``count --as-of``) and the last step's entered/left/stayed equal ``diff``; what is yielded
+    after each date is what is known by then."""
+    ws = open_workspace(generated, fields=None)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-4:]
+        seen = list(timeline.history(ws, dates))
+        assert [len(h.dates) for h in seen] == [1, 2, 3, 4] and [h.complete for h in seen] == [False] * 3 + [True]
+        assert not any(h.changes for h in seen[:-1])
+        final = seen[-1]
+        for segment in SEVERAL_FAMILIES:
+            sql = str(ws.segment(segment).sql)
+            points = timeline.trend(ws, sql, dates)
+            assert list(final.counts[segment]) == [p.count for p in points], segment
+            assert list(final.totals) == [p.total for p in points]
+            assert final.changes[segment] == timeline.diff(ws, sql, dates[-2], dates[-1]), segment
+        assert set(final.counts) == {c.name for c in ws.catalog.compiled if c.usable}
+    finally:
+        ws.close()
+
+
+def test_history_stopped_between_dates_leaves_no_tables(hand_ws):
+    dates = timeline.trend_dates(hand_ws.data_range, None, None, "month")[0]
+    run = timeline.history(hand_ws, dates)
+    next(run)
+    run.close()
+    tables = {r[0] for r in hand_ws.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert not tables & {timeline.FROM_TABLE, timeline.TO_TABLE, "customer_features"}, tables
+
+
 # --------------------------------------------------------------------------------------------
 # the command line
 

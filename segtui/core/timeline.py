@@ -27,7 +27,7 @@ from itertools import combinations
 import duckdb
 
 from segtui.core.features import FEATURE_TABLE
-from segtui.core.segments import _closest_name, filter_rows, member_flags
+from segtui.core.segments import _closest_name, count_segments, filter_rows, member_flags
 from segtui.core.source import quote_str
 from segtui.core.workspace import DataRange, Progress, Workspace
 from segtui.errors import SegmentError, SegtuiError
@@ -376,3 +376,68 @@ __all__ = [
     "trend_dates",
     "write_changes",
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# every segment over the last months (the explorer's sparklines and trend charts)
+
+
+@dataclass(frozen=True)
+class History:
+    """Every usable segment's count at each of ``dates`` computed so far (oldest first; None
+    where its count failed), all customers at each, and, once the last two dates are done, who
+    entered, left and stayed in each segment between them."""
+
+    dates: tuple[date, ...]
+    totals: tuple[int, ...]
+    counts: dict[str, tuple[int | None, ...]]
+    changes: dict[str, Diff]
+    complete: bool  # every date asked for is counted
+
+
+def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None) -> Iterator[History]:
+    """Count every usable segment at each date (what ``segtui trend`` says for each), yielding
+    what is known after each date: a caller stops (closes the iterator) between dates. At the
+    last two dates who was in each segment is kept, so that the last yield holds, per segment,
+    who entered, left and stayed since the date before (what ``segtui diff`` says).
+
+    One workspace per date on ``ws``'s connection (:meth:`Workspace.at`): ``ws`` itself must not
+    hold features meanwhile (the explorer opens a second workspace for this)."""
+    segments = [c for c in ws.catalog.compiled if c.usable]
+    names, sqls = [c.name for c in segments], [str(c.sql) for c in segments]
+    fields = set().union(*(ws.fields_of(sql) for sql in sqls)) if sqls else set()
+    step = _steps(progress, dates)
+    totals: list[int] = []
+    counts: dict[str, list[int | None]] = {name: [] for name in names}
+    try:
+        for index, day in enumerate(dates):
+            with as_of(ws, day, fields, step(index)) as here:
+                found = count_segments(here.con, segments)
+                if index >= len(dates) - 2 and len(dates) >= 2:
+                    _snapshot(here, FROM_TABLE if index == len(dates) - 2 else TO_TABLE, sqls)
+            totals.append(found.total)
+            for name in names:
+                counts[name].append(found.get(name))
+            changes = _changes(ws, names, dates[-2], dates[-1]) if index == len(dates) - 1 and len(dates) >= 2 else {}
+            yield History(tuple(dates[: index + 1]), tuple(totals), {n: tuple(v) for n, v in counts.items()}, changes,
+                          complete=index == len(dates) - 1)
+    finally:
+        drop_snapshots(ws)
+
+
+def _changes(ws: Workspace, names: Sequence[str], start: date, end: date) -> dict[str, Diff]:
+    """Entered, left and stayed per segment between the flags of ``time_from`` and ``time_to``
+    (as queries/time/diff.sql decides for one: a customer missing at the start entered)."""
+    if not names:
+        return {}
+    columns = []
+    for i in range(len(names)):
+        was, now = f"COALESCE(f.m{i}, FALSE)", f"COALESCE(t.m{i}, FALSE)"
+        columns += [f"count_if({now} AND NOT {was})", f"count_if({was} AND NOT {now})", f"count_if({was} AND {now})"]
+    row = ws.con.execute(f"SELECT {', '.join(columns)} FROM {FROM_TABLE} AS f "
+                         f"FULL OUTER JOIN {TO_TABLE} AS t ON f.customer_id = t.customer_id").fetchone()
+    changes = {}
+    for i, name in enumerate(names):
+        entered, left, stayed = (int(v or 0) for v in row[3 * i: 3 * i + 3])
+        changes[name] = Diff(start, end, left + stayed, entered + stayed, entered, left, stayed)
+    return changes
