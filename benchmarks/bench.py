@@ -74,7 +74,7 @@ TARGETS = {  # figure -> (limit in seconds or ratio, what the limit applies to)
     "count_cold_big": (3.0, "s"), "tui_big_first_counts": (5.0, "s"), "build_core": (1.2, "ratio"), "reopen": (0.5, "s"),
     "counts": (0.1, "s"), "adhoc": (0.03, "s"), "export_parquet_all": (2.0, "s"),
     "tui_demo_frame": (0.5, "s"), "tui_demo_counts": (1.0, "s"),
-    "predict_summary_ratio": (1.5, "ratio"), "predict_fit": (10.0, "s"),
+    "predict_summary_ratio": (1.5, "ratio"), "predict_fit": (10.0, "s"), "history_demo": (2.0, "s"),
 }
 MEMORY_LIMIT_MB = 4096
 
@@ -460,9 +460,41 @@ def w_imports(args) -> dict:
     return result
 
 
+def w_history(args) -> dict:
+    """The explorer's background count of every segment at the last 12 month ends
+    (timeline.history on a workspace of its own), with an empty feature cache (each date built
+    and stored) and again with it filled (the next open)."""
+    import os
+
+    from segtui.core import timeline
+    from segtui.core.workspace import open_workspace
+
+    folder = Path(tempfile.mkdtemp(prefix="segtui-bench-history-"))
+    before = os.environ.get("SEGTUI_CACHE_DIR")
+    os.environ["SEGTUI_CACHE_DIR"] = str(folder)
+    try:
+        ws = open_workspace(args.shop, fields=None)
+        dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
+
+        def run() -> None:
+            for _ in timeline.history(ws, dates):
+                pass
+
+        cold = timed(run, 1)
+        warm = timed(run, args.runs)
+        ws.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if before is None:
+            os.environ.pop("SEGTUI_CACHE_DIR", None)
+        else:
+            os.environ["SEGTUI_CACHE_DIR"] = before
+    return {"times": cold, "warm": warm, "dates": len(dates)}
+
+
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
            "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports,
-           "predict": w_predict}
+           "predict": w_predict, "history": w_history}
 
 
 def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
@@ -645,6 +677,12 @@ def measure(args) -> int:
                     TARGETS["predict_fit"], base_label=""))
     rows.append(row("predict: the feature family (summary, fits, every buyer's predictions)", {"times": p.get("family")},
                     None, base_label=""))
+    say("every segment at the last 12 month ends (the explorer's sparklines), demo shop…")
+    raw["history"] = work("history", sample_data_dir())
+    rows.append(row("every segment at 12 month ends, demo shop, empty cache (sparklines after the first counts)",
+                    raw["history"], TARGETS["history_demo"], base_label=""))
+    rows.append(row("every segment at 12 month ends, demo shop, cached (the next open)", {"times": raw["history"].get("warm")},
+                    TARGETS["history_demo"], base_label=""))
     for n_rows in (100_000, 1_000_000):
         for fmt in ("parquet", "csv"):
             key = f"export_{fmt}_{n_rows}"

@@ -34,6 +34,19 @@ def spark(values: list[float]) -> str:
     return "".join(" " if v <= 0 else _SPARK[min(7, int(v / top * 7.999))] for v in values)
 
 
+def trend_spark(values) -> str:
+    """One character per value, scaled from the lowest value to the highest (a trend's shape:
+    a count moving between 980 and 1,020 fills the height); an unknown value (None) is a blank,
+    a flat series the middle height."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    if high == low:
+        return "".join(" " if v is None else _SPARK[3] for v in values)
+    return "".join(" " if v is None else _SPARK[min(7, int((v - low) / (high - low) * 7.999))] for v in values)
+
+
 def count(n: int | None) -> str:
     return "—" if n is None else f"{n:,}"
 

@@ -310,7 +310,7 @@ async def test_the_explorer_opens_with_its_use_cache_argument(shop, builds):
     from segtui.tui.app import SegtuiApp, wait_for_stores
 
     async def explore() -> None:
-        app = SegtuiApp(shop, use_cache=False)
+        app = SegtuiApp(shop, use_cache=False, history=False)  # the explorer's own open only
         async with app.run_test() as pilot:
             await wait_ready(pilot)
             await pilot.press("q")

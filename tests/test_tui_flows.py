@@ -790,11 +790,11 @@ async def test_the_sidebar_follows_every_resize(tui_shop):
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_ready(pilot)
         widths = []
-        for size in ((80, 24), (160, 45), (81, 24), (120, 36)):
+        for size in ((80, 24), (160, 45), (81, 24), (110, 36), (120, 36)):
             await pilot.resize_terminal(*size)
             await pilot.pause(0.2)
             widths.append(app.query_one(SegmentList).outer_size.width)
-        assert widths == [36, 42, 36, 42]
+        assert widths == [36, 54, 36, 42, 54]  # from 120 columns room for the sparklines
 
 
 async def test_a_filter_matching_no_one_reads_cleanly(tui_shop):
@@ -979,3 +979,54 @@ async def test_messages_that_arrive_after_the_explorer_closed_are_dropped(tui_sh
     else:
         raise AssertionError("a workspace that arrived after the exit was left open")
     assert app.ws is ws  # not shown
+
+
+async def test_segment_history_sparklines_trend_and_transitions(tui_shop):
+    """After the first counts, every segment's last 12 month ends are counted in the background:
+    the wide list shows a sparkline per segment, the profile the trend and who entered and left
+    since the previous month end (what the engine's trend and diff say); t opens the transitions
+    of the highlighted segment's group, whose margins are the counts at both dates."""
+    from segtui.core import timeline
+    from segtui.tui.screens.transitions import TransitionsScreen
+
+    app = make_app(tui_shop, history=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: app.history is not None and app.history.complete, timeout=120)
+        await settle(pilot)
+        history = app.history
+        assert len(history.dates) == 12 and history.dates[-1] == AS_OF
+        segment_list = app.query_one(SegmentList)
+        name = segment_list.highlighted_segment.name
+        row = segment_list.get_option_at_index(segment_list.highlighted).prompt
+        console = Console(width=60, record=True)
+        console.print(row)
+        assert re.search(r"[▁▂▃▄▅▆▇█]{12}", console.export_text()), console.export_text()
+        text = plain(app.query_one("#detail-body").content, width=100)
+        change = history.changes[name]
+        assert "Last 12 month ends" in text and f"+{change.entered:,} entered" in text, text
+
+        ws = open_workspace(tui_shop, as_of=AS_OF, fields=None)
+        try:
+            sql = str(ws.segment(name).sql)
+            assert list(history.counts[name]) == [p.count for p in timeline.trend(ws, sql, list(history.dates))]
+            assert change == timeline.diff(ws, sql, history.dates[-2], history.dates[-1])
+        finally:
+            ws.close()
+
+        while segment_list.highlighted_segment.segment.group != "RFM":
+            await pilot.press("down")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransitionsScreen) and app.screen.result is not None)
+        screen = app.screen
+        result = screen.result
+        assert (result.start, result.end) == (history.dates[-2], AS_OF)
+        for segment in result.columns[:-1]:
+            assert result.row_total(segment) == history.counts[segment][-2], segment
+            assert result.column_total(segment) == history.counts[segment][-1], segment
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: screen.result is not None and screen.result.start == history.dates[-3])
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, TransitionsScreen)
+

@@ -98,3 +98,40 @@ def test_two_marked_segments_80x24(snap_compare, tui_shop):
 
 def test_two_marked_segments_120x36(snap_compare, tui_shop):
     assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_mark_two)
+
+
+async def _history_counted(pilot) -> None:
+    """Every segment's last 12 month ends counted: sparklines (wide) and the trend in the profile."""
+    await wait_ready(pilot)
+    await wait_for(pilot, lambda: pilot.app.history is not None and pilot.app.history.complete, timeout=120)
+    await settle(pilot)
+
+
+def test_segment_history_80x24(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop, history=True), terminal_size=(80, 24), run_before=_history_counted)
+
+
+def test_segment_history_120x36(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop, history=True), terminal_size=(120, 36), run_before=_history_counted)
+
+
+async def _rfm_transitions(pilot) -> None:
+    from segtui.tui.screens.transitions import TransitionsScreen
+
+    await wait_ready(pilot)
+    segments = pilot.app.query_one("SegmentList")
+    while segments.highlighted_segment.segment.group != "RFM":
+        await pilot.press("down")
+    await pilot.press("t")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, TransitionsScreen) and pilot.app.screen.result is not None,
+                   timeout=120)
+    await settle(pilot)
+    await pilot.pause(0.3)  # the matrix widened its box: one more layout under a loaded machine
+
+
+def test_transitions_80x24(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop), terminal_size=(80, 24), run_before=_rfm_transitions)
+
+
+def test_transitions_120x36(snap_compare, tui_shop):
+    assert snap_compare(make_app(tui_shop), terminal_size=(120, 36), run_before=_rfm_transitions)

@@ -21,10 +21,12 @@ def tui_shop(tmp_path_factory) -> Path:
     return path
 
 
-def make_app(shop: Path, as_of: date | None = AS_OF, segments_dir: Path | None = None):
+def make_app(shop: Path, as_of: date | None = AS_OF, segments_dir: Path | None = None, history: bool = False):
+    """The explorer on ``shop``; ``history``: count the segments' last months in the background
+    (off unless a test is about it: its results arrive at no fixed moment)."""
     from segtui.tui.app import SegtuiApp
 
-    return SegtuiApp(shop, as_of=as_of, segments_dir=segments_dir)
+    return SegtuiApp(shop, as_of=as_of, segments_dir=segments_dir, history=history)
 
 
 async def settle(pilot, rounds: int = 3) -> None:

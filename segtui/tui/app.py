@@ -66,6 +66,7 @@ from segtui.locations import log_file
 from segtui.tui import keys
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
+from segtui.tui.history import HistoryReady, HistoryRun
 from segtui.tui.messages import (
     BuildEnded,
     LiveBuilding,
@@ -99,6 +100,7 @@ LIVE_DEBOUNCE = 0.08  # seconds between the last keystroke and the count
 SELECT_DEBOUNCE = 0.05  # holding ↓ through the list starts one profile, not thirty
 SOURCE_POLL = 3.0  # seconds between stats of the source for "changed on disk"
 NARROW = 100  # below this width the preview gets less room than the profile
+SPARKLINES = 120  # from this width the segment list widens for its sparklines
 
 
 class _Abandoned(Exception):
@@ -208,6 +210,7 @@ class SegtuiApp(App):
         snapshot: bool = False,
         use_cache: bool = True,
         discount_rate: float = 0.0,
+        history: bool = True,
     ) -> None:
         super().__init__()
         self.source = Path(source)
@@ -216,6 +219,9 @@ class SegtuiApp(App):
         self.snapshot = snapshot  # read a private copy of a DuckDB file another program is writing
         self.use_cache = use_cache  # False: neither read nor write the feature cache (--no-cache)
         self.discount_rate = discount_rate  # clv_365d's yearly discount rate (--discount-rate)
+        self.count_history = history  # count every segment's last months in the background
+        self.history = None  # what is known of the shown workspace's segment history (timeline.History)
+        self._history_run: HistoryRun | None = None
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -254,12 +260,13 @@ class SegtuiApp(App):
     #: Below NARROW columns every screen has the class -narrow (the list and the preview
     #: shrink). Textual sets it from the resize event's size before the layout; a class set in
     #: on_resize from App.size came one resize late (120 -> 80 kept the wide sidebar).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
+    #: From SPARKLINES columns (-widest) the list is wide enough for the segments' sparklines.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide"), (SPARKLINES, "-widest")]
 
     #: Actions on the main view: over another screen (a dialog, a customer's story) they would
     #: act on a view that is not in front, so there they are off and out of the footer.
     MAIN_ACTIONS = frozenset({"open_filter", "edit_segment", "export", "save", "as_of", "refresh", "zoom", "back",
-                              "toggle_mark"})
+                              "toggle_mark", "transitions"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.MAIN_ACTIONS and len(self.screen_stack) > 1:
@@ -439,6 +446,7 @@ class SegtuiApp(App):
                     self.built.set()
             return
         old, self.ws, self.extras = self.ws, message.workspace, message.extras
+        self._stop_history()
         self.requested_as_of = self._load_args.get(message.generation, self.requested_as_of)
         self._latest = {}  # every result still on its way is now stale
         if old is not None:
@@ -469,6 +477,7 @@ class SegtuiApp(App):
         if not self.waiting:
             self._build_note = ""
             self.built.set()
+            self._start_history()
         elif not self._build_note:
             self._build_note = "building features…"
         if (stage is None or stage.final) and self.ws.pending_store is not None:
@@ -522,6 +531,64 @@ class SegtuiApp(App):
 
     def on_build_ended(self, message: BuildEnded) -> None:
         self._close_retired()
+
+    # ------------------------------------------------------------------ segment history
+
+    def _start_history(self) -> None:
+        """Count every segment's last month ends in the background (sparklines, trend and
+        entered/left in the profile), once per shown workspace, after its last build stage."""
+        ws = self.ws
+        if not self.count_history or ws is None or self._quitting:
+            return
+        if self._history_run is not None and self._history_run.shown is ws:
+            return
+        self._stop_history()
+        self._history_run = HistoryRun(ws, self._second_workspace(ws), self.post_message, log_exception)
+        self._history_run.start()
+        self.query_one(DetailPane).show_history(None, counting=True)
+
+    def _second_workspace(self, ws) -> Callable[[], Any]:
+        """Opens another workspace on the shop as of ``ws``'s date, on a connection of its own
+        (for questions over other dates: the segment history, transitions)."""
+        from segtui.core.workspace import open_workspace
+
+        def second():
+            return open_workspace(self.source, ws.as_of, self.mapping, self.segments_dir, snapshot=self.snapshot,
+                                  use_cache=self.use_cache, fields=None, discount_rate=self.discount_rate)
+
+        return second
+
+    def action_transitions(self) -> None:
+        """Where the highlighted segment's group's customers went since an earlier month end."""
+        from segtui.core.timeline import trend_dates
+        from segtui.tui.screens.transitions import TransitionsScreen
+
+        segment = self.query_one(SegmentList).highlighted_segment
+        if self.ws is None or segment is None:
+            self.say("highlight a segment of the group first", "warning")
+            return
+        dates, _ = trend_dates(self.ws.data_range, None, self.ws.as_of, "month")
+        self.push_screen(TransitionsScreen(segment.segment.group, dates[:-1], self.ws.as_of,
+                                           self._second_workspace(self.ws), log_exception))
+
+    def _stop_history(self, wait: float | None = None) -> None:
+        run, self._history_run, self.history = self._history_run, None, None
+        if run is not None:
+            run.stop(wait)
+            if not self._leaving():
+                self.query_one(DetailPane).show_history(None)
+                self.query_one(SegmentList).show_history(None)
+
+    def on_history_ready(self, message: HistoryReady) -> None:
+        if message.workspace is not self.ws or self._leaving():
+            return
+        if message.error is not None:
+            self.say(f"the segments' last months could not be counted: {message.error}", "warning")
+            self.query_one(DetailPane).show_history(None)
+            return
+        self.history = message.history
+        self.query_one(SegmentList).show_history(self.history)
+        self.query_one(DetailPane).show_history(self.history)
 
     def _show_header(self) -> None:
         note = ""
@@ -1126,6 +1193,7 @@ class SegtuiApp(App):
         the process never ends under a running DuckDB query, which aborts the process."""
         self._quitting = True
         self._interrupt(self._cursors | self._build_cons)
+        self._stop_history(wait=30)
         for thread in self._load_threads:
             thread.join(timeout=30)
 

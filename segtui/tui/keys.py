@@ -54,6 +54,9 @@ KEYS: tuple[Key, ...] = (
     Key("space", "space", "mark the highlighted segment (again to unmark): two or more marked, the profile shows "
         "how they overlap", "app", "toggle_mark", "", "Mark or unmark the highlighted segment"),  # not in the
     # footer: at 80 columns it would push "? Help" out
+    Key("t", "t", "transitions: where the customers of the highlighted segment's group (RFM, usage...) were a "
+        "month end ago and where they are now", "app", "transitions", "",
+        "Transitions of the highlighted segment's group"),
     Key("e", "e", "export the shown customers (the format follows the file's extension)", "app", "export",
         "Export", "Export members"),
     Key("s", "s", "save the filter as a segment in your segments folder", "app", "save", "Save",

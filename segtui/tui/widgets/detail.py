@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from segtui.core.answers import Profile
-from segtui.format import bar, money, number, percent, spark
+from segtui.format import bar, money, number, percent, spark, trend_spark
 from segtui.tui.selection import Selection
 
 WEEKDAYS = {"1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat", "7": "Sun"}
@@ -37,6 +37,8 @@ class DetailPane(VerticalScroll):
         self.marked: list[str] = []  # the segments marked in the list (space)
         self.overlap = None  # their overlap (core.compare.Overlap) when two or more are marked and counted
         self.overlap_loading = False
+        self.history = None  # every segment's last months (core.timeline.History), as far as counted
+        self.counting_history = False  # they are being counted (none in yet)
 
     def compose(self):
         yield Static(id="detail-body")
@@ -66,6 +68,11 @@ class DetailPane(VerticalScroll):
         self.overlap, self.marked, self.overlap_loading = overlap, list(marked), loading
         self._draw()
 
+    def show_history(self, history, counting: bool = False) -> None:
+        self.history, self.counting_history = history, counting
+        if self.selection is not None and self.selection.segment is not None and self.profile is not None:
+            self._draw()
+
     def on_resize(self) -> None:
         self._draw()
 
@@ -73,13 +80,15 @@ class DetailPane(VerticalScroll):
         if not self.is_mounted:
             return
         width = max(self.scrollable_content_region.width, 30)
-        body = render_detail(self.selection, self.profile, self.state, self.message, width, self.near, self.model)
+        body = render_detail(self.selection, self.profile, self.state, self.message, width, self.near, self.model,
+                             self.history, self.counting_history)
         marks = render_marked(self.marked, self.overlap, self.overlap_loading)
         self.query_one("#detail-body", Static).update(Group(*marks, body) if marks else body)
 
 
 def render_detail(selection: Selection | None, profile: Profile | None, state: str, message: str,
-                  width: int, near: list | None = None, model=None) -> RenderableType:  # fmt: skip
+                  width: int, near: list | None = None, model=None, history=None,
+                  counting_history: bool = False) -> RenderableType:  # fmt: skip
     if selection is None:
         return Text("no segment selected", style="dim")
     parts: list[RenderableType] = []
@@ -108,8 +117,41 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         return Group(*parts)
     if state == "loading":
         parts.append(Text("updating…", style="dim"))
+    if selection.segment is not None:
+        parts.extend(render_history(history, selection.segment.name, width, counting_history))
     parts.extend(render_profile(profile, width, near or [], model))
     return Group(*parts)
+
+
+def render_history(history, name: str, width: int, counting: bool = False) -> list[RenderableType]:
+    """The segment's count at each of the last month ends (a sparkline scaled from its lowest to
+    its highest count, the dates and counts at both ends and the extremes) and who entered and
+    left since the month end before the as-of date (segtui trend / segtui diff)."""
+    if history is None:
+        return [Text(""), Text("Last 12 month ends: counting in the background…", style="dim")] if counting else []
+    counts = history.counts.get(name)
+    if counts is None:  # a segment saved after the count began
+        return []
+    known = [(day, n) for day, n in zip(history.dates, counts) if n is not None]
+    if not known:
+        return []
+    heading = Text(f"Last {len(history.dates)} month ends", style="bold")
+    if not history.complete:
+        heading.append(f"  counting… {len(history.dates)}", style="dim")
+    stretch = max(1, min(4, (width - 2) // max(len(counts), 1)))
+    line = "".join(ch * stretch for ch in trend_spark(counts))
+    (first_day, first), (last_day, last) = known[0], known[-1]
+    low, high = min(known, key=lambda item: item[1]), max(known, key=lambda item: item[1])
+    ends = Text.assemble((f"{first_day:%b %Y} ", "dim"), f"{first:,}", ("  →  ", "dim"), (f"{last_day:%b %Y} ", "dim"),
+                         f"{last:,}", (f" · low {low[1]:,} · high {high[1]:,}", "dim"))
+    out: list[RenderableType] = [Text(""), heading, Text(line, style="bold"), ends]
+    change = history.changes.get(name)
+    if change is not None:
+        out.append(Text.assemble(("since ", "dim"), (f"{change.start:%Y-%m-%d}", "dim"), ": ",
+                                 (f"+{change.entered:,}", "green"), (" entered · ", "dim"),
+                                 (f"−{change.left:,}", "red"), (" left · ", "dim"), f"{change.stayed:,}",
+                                 (" stayed", "dim")))
+    return out
 
 
 def render_near(near: list) -> list[RenderableType]:

@@ -4,7 +4,9 @@ An ``OptionList`` whose group headings are disabled options (the cursor skips th
 is a Rich grid with fixed-width count and percent columns, so the numbers line up right-aligned
 whatever the pane width. Unavailable and broken segments stay highlightable (the detail pane
 says why) but are dimmed, with their reason where the count would be. A segment not counted yet
-(its features are still being built) shows ``…`` where its count will be.
+(its features are still being built) shows ``…`` where its count will be. In the wide layout,
+once the background count of the last month ends is in (``segtui.tui.history``), a sparkline
+of them follows the share.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from segtui.core.segments import CompiledSegment, SegmentCounts
+from segtui.format import trend_spark
 from segtui.tui import keys
 
 
@@ -30,6 +33,7 @@ class SegmentList(OptionList):
         self.segments: dict[str, CompiledSegment] = {}
         self.marked: list[str] = []  # segment names marked with space, in the order marked
         self._shown: tuple = ([], None)
+        self.history = None  # every segment's last months (core.timeline.History), as far as counted
 
     def show(self, compiled: list[CompiledSegment], counts: SegmentCounts | None) -> None:
         """Rebuild the rows, keeping the highlighted segment highlighted."""
@@ -46,14 +50,33 @@ class SegmentList(OptionList):
                 group = segment.segment.group
                 options.append(Option(Text(group.upper(), style="bold"), id=f"group:{group}", disabled=True))
             self.segments[option_id(segment.name)] = segment
-            options.append(Option(self._row(segment, counts, count_width, segment.name in self.marked),
-                                  id=option_id(segment.name)))
+            options.append(Option(self._row(segment, counts, count_width, segment.name in self.marked,
+                                            self._spark(segment.name)), id=option_id(segment.name)))
         with self.prevent(OptionList.OptionHighlighted):  # a rebuild is not the user moving
             self.set_options(options)
             if keep is not None and option_id(keep.name) in self.segments:
                 self.highlighted = self.get_option_index(option_id(keep.name))
             elif self.segments:
                 self.highlighted = self.get_option_index(next(iter(self.segments)))
+
+    def show_history(self, history) -> None:
+        """Sparklines of the last month ends beside the counts (when the list is wide enough)."""
+        self.history = history
+        if self._shown[0]:
+            self.show(*self._shown)
+
+    #: The list shows sparklines from this content width (the wide layout's 54 columns).
+    SPARK_FROM = 48
+
+    def _spark(self, name: str) -> str | None:
+        if self.history is None or self.scrollable_content_region.width < self.SPARK_FROM:
+            return None
+        counts = self.history.counts.get(name)
+        return None if counts is None else trend_spark(counts)
+
+    def on_resize(self) -> None:
+        if self.history is not None and self._shown[0]:
+            self.show(*self._shown)
 
     def toggle_mark(self) -> list[str]:
         """Mark or unmark the highlighted segment (a usable one); the marked names."""
@@ -67,7 +90,8 @@ class SegmentList(OptionList):
         return list(self.marked)
 
     @staticmethod
-    def _row(segment: CompiledSegment, counts: SegmentCounts | None, count_width: int, marked: bool = False) -> Table:
+    def _row(segment: CompiledSegment, counts: SegmentCounts | None, count_width: int, marked: bool = False,
+             spark: str | None = None) -> Table:
         grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         dim = "dim" if not segment.usable else ""
@@ -85,7 +109,11 @@ class SegmentList(OptionList):
                 share = n / counts.total if counts.total else 0.0
                 grid.add_column(justify="right", width=count_width + 1, no_wrap=True)
                 grid.add_column(justify="right", width=6, no_wrap=True)
-                grid.add_row(name, Text(f"{n:,}"), Text(f"{share * 100:.1f}%", style="dim"))
+                cells = [name, Text(f"{n:,}"), Text(f"{share * 100:.1f}%", style="dim")]
+                if spark is not None:
+                    grid.add_column(width=len(spark), no_wrap=True)
+                    cells.append(Text(spark, style="cyan"))
+                grid.add_row(*cells)
         else:
             reason = segment.reason if segment.error is None else "broken"
             grid.add_column(justify="right", no_wrap=True, max_width=18, overflow="ellipsis")

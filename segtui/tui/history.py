@@ -1,0 +1,99 @@
+"""Every segment's last 12 month ends, counted in the background once the first counts are on
+screen: the list's sparklines and the profile's trend and entered/left line.
+
+The dates are counted on a workspace of their own (a second connection to the shop): each date
+builds, or reads from the feature cache, the families the segments read, which would clash with
+the shown workspace's tables on its connection (``Workspace.at``). It runs in a plain thread
+after the shown build's last stage, posts what is known after each date, and stops between
+dates (or mid-query, by an interrupt) when the explorer moves to other data or closes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+#: How many month ends the sparklines show (the as-of date is the last).
+POINTS = 12
+
+
+class HistoryReady(Message):
+    """What is known so far of every segment's history (``segtui.core.timeline.History``) for
+    the workspace ``workspace`` shows, or the one line saying why it stopped (``error``)."""
+
+    def __init__(self, workspace: Any, history: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.history = history
+        self.error = error
+
+
+@dataclass
+class HistoryRun:
+    """One background count of the shown workspace's segments over the last month ends."""
+
+    shown: Any  # the shown workspace (results for another one are dropped)
+    open_workspace: Callable[[], Any]  # opens the second workspace, as of the shown one's date
+    post: Callable[[Message], Any]
+    log: Callable[[str], Any]  # writes the traceback of an unexpected error; returns the log's path
+    stopped: threading.Event = field(default_factory=threading.Event)
+    _ws: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="segtui-history", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait: float | None = None) -> None:
+        """Stop at the next date, interrupting the query running now; ``wait``: join the thread."""
+        self.stopped.set()
+        with self._lock:
+            if self._ws is not None:
+                try:
+                    self._ws.con.interrupt()
+                except Exception:  # noqa: BLE001 - closing or closed: nothing runs
+                    pass
+        if wait is not None and self._thread is not None:
+            self._thread.join(timeout=wait)
+
+    def _run(self) -> None:
+        import duckdb
+
+        from segtui.core import timeline
+        from segtui.errors import SegtuiError
+
+        ws = None
+        try:
+            ws = self.open_workspace()
+            with self._lock:
+                if self.stopped.is_set():
+                    return
+                self._ws = ws
+            dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")
+            run = timeline.history(ws, dates[-POINTS:])
+            try:
+                for known in run:
+                    if self.stopped.is_set():
+                        return
+                    self.post(HistoryReady(self.shown, known))
+            finally:
+                run.close()
+        except duckdb.InterruptException:
+            pass
+        except SegtuiError as error:
+            if not self.stopped.is_set():
+                self.post(HistoryReady(self.shown, error=str(error)))
+        except Exception as error:  # noqa: BLE001 - a bug here must not take the explorer down
+            if not self.stopped.is_set():
+                path = self.log("history worker")
+                self.post(HistoryReady(self.shown, error=f"unexpected error ({type(error).__name__}); details in {path}"))
+        finally:
+            with self._lock:
+                self._ws = None
+            if ws is not None:
+                ws.close()
