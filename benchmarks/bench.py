@@ -492,9 +492,55 @@ def w_history(args) -> dict:
     return {"times": cold, "warm": warm, "dates": len(dates)}
 
 
+def w_spark(args) -> dict:
+    """Spark local[2] against DuckDB on the same shop read from the same Parquet folder (exported
+    once beside the shop): the full feature table of the reference files (written to Spark's
+    no-op sink, so that the figure is the computation) and one core-only segment's count, at
+    several shuffle partition counts; DuckDB's full build and the count beside them."""
+    from segtui.core import portable
+    from segtui.core import spark as engine
+    from segtui.core.source import open_source
+    from segtui.core.workspace import open_workspace
+
+    folder = Path(args.shop).with_suffix(".parquet.d")
+    if not folder.is_dir():
+        shop = open_source(args.shop)
+        staging = Path(tempfile.mkdtemp(prefix=folder.name + "-", dir=folder.parent))
+        for table in sorted(shop.table_names):
+            shop.con.execute(f"COPY (SELECT * FROM {table}) TO '{staging / (table + '.parquet')}' (FORMAT parquet)")
+        shop.close()
+        staging.rename(folder)
+    duck_build = timed(lambda: open_workspace(folder, use_cache=False).close(), args.runs)
+    ws = open_workspace(folder, fields=None, engine="reference", use_cache=False)
+    sql = str(ws.segment("Lapsed").sql)
+
+    def duck_count() -> None:
+        here = open_workspace(folder, fields=None, use_cache=False)
+        here.require(here.fields_of(sql))
+        here.count_where(sql)
+        here.close()
+
+    duck_counts = timed(duck_count, args.runs)
+    spark = engine.session("local[2]")
+    engine.register(spark, folder, sorted(ws.shop.table_names))
+    everything = portable.query(ws.builder, "spark", fields=list(ws.builder.available_names))
+    one = portable.counts_query(ws.builder, "spark", [sql])
+    by_partitions = {}
+    for partitions in [int(p) for p in args.partitions.split(",")]:
+        spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+        build = timed(lambda: spark.sql(everything).write.format("noop").mode("overwrite").save(), args.runs)
+        count = timed(lambda: spark.sql(one).collect(), args.runs)
+        by_partitions[partitions] = {"build": build, "count": count}
+    spark.stop()
+    ws.close()
+    first = next(iter(by_partitions.values()))
+    return {"times": first["build"], "count": first["count"], "baseline": duck_build, "duck_count": duck_counts,
+            "by_partitions": by_partitions}
+
+
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
            "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports,
-           "predict": w_predict, "history": w_history}
+           "predict": w_predict, "history": w_history, "spark": w_spark}
 
 
 def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
@@ -575,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=0)
     parser.add_argument("--format", default="parquet")
     parser.add_argument("--cold", type=int, default=0, help="tui worker: every run starts with an empty cache")
+    parser.add_argument("--partitions", default="2,8,32", help="spark worker: shuffle partition counts to time")
     args = parser.parse_args(argv)
 
     # One cache folder per run (a worker started by hand gets its own), outside the user's real

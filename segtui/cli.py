@@ -59,6 +59,11 @@ def _parse_date(value: Optional[str], flag: str = "--as-of") -> Optional[date]:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=flag) from None
 
 
+EngineOpt = Annotated[str, typer.Option("--engine", help="Where the query runs: duckdb (here) or spark.")]
+SparkMasterOpt = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="With --engine spark: the Spark master URL (default local[*]).")]
+SparkRemoteOpt = Annotated[Optional[str], typer.Option(
+    "--spark-remote", help="With --engine spark: a Spark Connect URL, sc://host:15002 (default: $SPARK_REMOTE).")]
 AsOfOpt = Annotated[
     Optional[str], typer.Option("--as-of", help="Compute features as of this date (YYYY-MM-DD, from the first order to the last activity; default: the last activity).")
 ]
@@ -172,6 +177,45 @@ def _workspace(
             ws.close()
 
 
+@contextmanager
+def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path],
+              master: Optional[str], remote: Optional[str]) -> Iterator:  # fmt: skip
+    """(workspace, Spark session, progress update) for ``--engine spark``: the shop planned on
+    DuckDB with the reference files (tables, dates, the segments), its files read by Spark."""
+    from segtui.core import spark as engine
+    from segtui.core.workspace import open_workspace
+
+    engine._pyspark()  # the install hint before anything else
+    ws = open_workspace(source, _parse_date(as_of), mapping, segments, use_cache=False, fields=None,
+                        engine="reference")
+    try:
+        progress, update = _progress(total=None)
+        with progress:
+            update("spark: starting a session", 0.0)
+            session = engine.session(master, remote)
+            engine.register(session, Path(source).expanduser(), sorted(ws.shop.table_names))
+            update("spark: running the query", 0.0)
+            yield ws, session
+    finally:
+        ws.close()
+
+
+def _spark_point(ws, session, sql: str, day):
+    """The count of compiled filter SQL as of ``day``, on Spark (planned at that date)."""
+    from segtui.core import portable
+    from segtui.core import spark as engine
+    from segtui.core.timeline import TrendPoint
+
+    here = ws.at(day)
+    total, n = engine.run(session, portable.counts_query(here.builder, "spark", [sql]))[0]
+    return TrendPoint(day, int(n), int(total))
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter(f"{engine!r} is not an engine; use duckdb or spark", param_hint="--engine")
+
+
 def _require(ws, fields) -> None:
     """Build (or read from the cache) the features a question reads, with a progress bar."""
     progress, update = _progress()
@@ -250,8 +294,21 @@ def segments(
     source: SourceArg, mapping: MappingOpt = None, as_of: AsOfOpt = None,
     segments_dir: SegmentsOpt = None, json_out: JsonOpt = False, snapshot: SnapshotOpt = False,
     no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
+    engine: EngineOpt = "duckdb", spark_master: SparkMasterOpt = None, spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """Every segment with its member count and share of customers, as of a date."""
+    _check_engine(engine)
+    if engine == "spark":
+        from segtui.core import portable
+        from segtui.core import spark as engine_spark
+        from segtui.core.segments import SegmentCounts
+
+        with _on_spark(source, as_of, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
+            usable = ws.catalog.usable
+            row = engine_spark.run(session, portable.counts_query(ws.builder, "spark", [str(c.sql) for c in usable]))[0]
+            counts = SegmentCounts({c.name: int(n) for c, n in zip(usable, list(row)[1:])}, int(row[0]))
+        _print_segments(ws, counts, json_out)
+        return
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, discount_rate=discount_rate) as ws:
         _print_segments(ws, ws.count_all(), json_out)
 
@@ -282,10 +339,23 @@ def count(
     source: SourceArg, where: WhereOpt = None, segment: SegmentOpt = None, mapping: MappingOpt = None,
     as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
+    engine: EngineOpt = "duckdb", spark_master: SparkMasterOpt = None, spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """How many customers match a filter or a segment (stdout: the integer)."""
     from segtui.core.segments import count_where
 
+    _check_engine(engine)
+    if engine == "spark":
+        from segtui.core import portable
+        from segtui.core import spark as engine_spark
+
+        if (where is None) == (segment is None):
+            _selection(None, where, segment)  # the usage error, before Spark starts
+        with _on_spark(source, as_of, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
+            label, sql = _selection(ws, where, segment)
+            total, n = engine_spark.run(session, portable.counts_query(ws.builder, "spark", [sql]))[0]
+        _print_count(ws, label, int(n), int(total), segment is not None, json_out)
+        return
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
                     every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
@@ -295,13 +365,17 @@ def count(
         if n == 0 and where is not None:
             for hint in ws.case_hints(ws.con, where):  # 'ios' where the data says 'iOS'
                 err.print(f"segtui: {hint}", markup=False)
-        if json_out:
-            key = "segment" if segment is not None else "where"
-            out.print_json(json.dumps(
-                {key: label, "count": n, "total": total, "percent": _percent(n, total), "as_of": str(ws.as_of)}
-            ))
-        else:
-            out.print(str(n))
+        _print_count(ws, label, n, total, segment is not None, json_out)
+
+
+def _print_count(ws, label: str, n: int, total: int, is_segment: bool, json_out: bool) -> None:
+    if json_out:
+        key = "segment" if is_segment else "where"
+        out.print_json(json.dumps(
+            {key: label, "count": n, "total": total, "percent": _percent(n, total), "as_of": str(ws.as_of)}
+        ))
+    else:
+        out.print(str(n))
 
 
 @app.command()
@@ -315,14 +389,20 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite the target if it exists.")] = False,
     mapping: MappingOpt = None, as_of: AsOfOpt = None, segments_dir: SegmentsOpt = None,
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
+    engine: EngineOpt = "duckdb", spark_master: SparkMasterOpt = None, spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """Write the members of a filter or segment to a file (temp file, then rename), or as CSV to stdout."""
     from segtui.core.export import check_target, format_options, is_stdout
 
+    _check_engine(engine)
     target = out_file if is_stdout(out_file) else Path(out_file).expanduser()
     check_target(target, force)  # refuse before the features are built
     format_options(target)
     wanted = ([c.strip() for c in columns.split(",") if c.strip()] or None) if columns else None
+    if engine == "spark":
+        _export_on_spark(source, where, segment, wanted, target, force, as_of, mapping, segments_dir,
+                         spark_master, spark_remote)
+        return
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, every_field=wanted is None, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
         ws.check_export_columns(wanted)  # a typo: before any build
@@ -339,6 +419,35 @@ def export(
             n = ws.export(sql, target, wanted, force)
         where_to = "stdout" if is_stdout(target) else str(target)
         err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}) to {where_to}", markup=False)
+
+
+def _export_on_spark(source, where, segment, wanted, target, force, as_of, mapping, segments_dir, master, remote):
+    """`export --engine spark`: the members (customer_id and the feature columns asked for;
+    every reference feature by default, no contact columns) computed on Spark, brought back as
+    Arrow and written as a DuckDB export writes them."""
+    from segtui.core import portable
+    from segtui.core.export import export_members, is_stdout
+
+    if (where is None) == (segment is None):
+        _selection(None, where, segment)
+    with _on_spark(source, as_of, mapping, segments_dir, master, remote) as (ws, session):
+        label, sql = _selection(ws, where, segment)
+        fields = [c for c in (wanted or ws.builder.available_names) if c != "customer_id"]
+        try:
+            members = session.sql(portable.query(ws.builder, "spark", where=sql, fields=fields)).toArrow()
+        except Exception as error:  # noqa: BLE001 - Spark's refusal, in one line
+            from segtui.core.spark import SparkError, _first_line
+
+            raise SparkError(f"Spark refused the query: {_first_line(error)}") from None
+        ws.con.register("spark_members", members)
+        columns = ["customer_id", *fields]
+        if is_stdout(target):
+            sys.stdout.flush()
+            n = export_members(ws.con, "TRUE", target, columns, table="spark_members", stream=sys.stdout.buffer)
+        else:
+            n = export_members(ws.con, "TRUE", target, columns, force, table="spark_members")
+    where_to = "stdout" if is_stdout(target) else str(target)
+    err.print(f"wrote {n:,} customers ({label}, as of {ws.as_of}, on Spark) to {where_to}", markup=False)
 
 
 #: The exit code when the reader of stdout went away (``| head``): 128 + SIGPIPE, as a shell
@@ -486,27 +595,39 @@ def trend(
     every: Annotated[str, typer.Option("--every", help="day, week, month or quarter: the dates are the ends of these periods.")] = "month",
     mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, json_out: JsonOpt = False,
     snapshot: SnapshotOpt = False, no_cache: NoCacheOpt = False, discount_rate: DiscountOpt = 0.0,
+    engine: EngineOpt = "duckdb", spark_master: SparkMasterOpt = None, spark_remote: SparkRemoteOpt = None,
 ) -> None:
     """A segment's count at many as-of dates: by default the last 12 month ends up to the last
     activity (the last date is the last activity itself)."""
     from segtui.core import timeline
 
+    _check_engine(engine)
     if every not in timeline.EVERY:
         raise typer.BadParameter(f"{every!r} is not one of {', '.join(timeline.EVERY)}", param_hint="--every")
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
-    with _workspace(source, None, mapping, segments_dir, snapshot, no_cache,
-                    every_field=False, discount_rate=discount_rate) as ws:
-        label, sql = _selection(ws, where, segment)
-        dates, note = timeline.trend_dates(ws.data_range, first, last, every)
-        if note:
-            err.print(f"segtui: {note}", markup=False)
-        points = _date_progress(lambda update: timeline.trend(ws, sql, dates, update))
-        if json_out:
-            out.print_json(json.dumps([p.to_json() for p in points]))
-            return
-        from segtui.render import render_trend
+    if engine == "spark":
+        if (where is None) == (segment is None):
+            _selection(None, where, segment)  # the usage error, before Spark starts
+        with _on_spark(source, None, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
+            label, sql = _selection(ws, where, segment)
+            dates, note = timeline.trend_dates(ws.data_range, first, last, every)
+            if note:
+                err.print(f"segtui: {note}", markup=False)
+            points = [_spark_point(ws, session, sql, day) for day in dates]
+    else:
+        with _workspace(source, None, mapping, segments_dir, snapshot, no_cache,
+                        every_field=False, discount_rate=discount_rate) as ws:
+            label, sql = _selection(ws, where, segment)
+            dates, note = timeline.trend_dates(ws.data_range, first, last, every)
+            if note:
+                err.print(f"segtui: {note}", markup=False)
+            points = _date_progress(lambda update: timeline.trend(ws, sql, dates, update))
+    if json_out:
+        out.print_json(json.dumps([p.to_json() for p in points]))
+        return
+    from segtui.render import render_trend
 
-        out.print(render_trend(points, label, ws.shop.name, every))
+    out.print(render_trend(points, label, ws.shop.name, every))
 
 
 @app.command()
@@ -698,6 +819,42 @@ def predict(
         shop.close()
 
 
+@app.command("sql")
+def sql_(
+    source: SourceArg,
+    where: WhereOpt = None, segment: SegmentOpt = None,
+    features: Annotated[Optional[str], typer.Option(
+        "--features", help="The feature columns instead of members: comma-separated fields, or alone (or 'all') "
+                           "for every field.")] = None,
+    dialect: Annotated[str, typer.Option(
+        "--dialect", help="duckdb, spark, trino, bigquery, snowflake or postgres.")] = "duckdb",
+    as_of: AsOfOpt = None, mapping: MappingOpt = None, segments_dir: SegmentsOpt = None, snapshot: SnapshotOpt = False,
+) -> None:
+    """Print one self-contained query for a warehouse or Spark: the customer_id of a segment's
+    (or filter's) members, or feature columns, as of a date, over the contract's table names."""
+    from segtui.core.portable import DIALECTS, query
+    from segtui.core.workspace import open_workspace
+
+    if dialect not in DIALECTS:
+        raise typer.BadParameter(f"{dialect!r} is not a dialect; use one of {', '.join(DIALECTS)}", param_hint="--dialect")
+    if features is not None and (where is not None or segment is not None):
+        raise typer.BadParameter("give --features or one of --where / --segment, not both", param_hint="--features")
+    ws = open_workspace(source, _parse_date(as_of), mapping, segments_dir, snapshot=snapshot, use_cache=False,
+                        fields=None, engine="reference")
+    try:
+        if features is not None:
+            names = [f.strip() for f in features.split(",") if f.strip()]
+            names = list(ws.builder.available_names) if names in ([], ["all"]) else names
+            text = query(ws.builder, dialect, fields=names)
+        else:
+            _, compiled = _selection(ws, where, segment)
+            text = query(ws.builder, dialect, where=compiled)
+        out.print(f"-- segtui sql: {ws.shop.name} as of {ws.as_of}, {dialect}", markup=False, highlight=False)
+        out.print(text + ";", markup=False, highlight=False, soft_wrap=True)
+    finally:
+        ws.close()
+
+
 cache_app = typer.Typer(help="The feature cache: built feature tables kept in the user cache folder.",
                         no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")
@@ -778,11 +935,25 @@ def _is_interrupt(exc: BaseException) -> bool:
     )
 
 
+def _bare_features(args: list[str]) -> list[str]:
+    """`segtui sql ... --features` alone means every field (`--features all`): typer's options
+    take a value or none, never an optional one."""
+    if args[:1] != ["sql"]:
+        return args
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--features" and (i + 1 == len(out) or out[i + 1].startswith("--")):
+            out.insert(i + 1, "all")
+            break
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into one line on stderr and an exit code."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=argv, prog_name="segtui", standalone_mode=False)
+        code = command.main(args=_bare_features(sys.argv[1:] if argv is None else argv), prog_name="segtui",
+                            standalone_mode=False)
         if code == 130:  # typer turns Ctrl+C into a silent exit code
             err.print("segtui: interrupted", markup=False)
         sys.stdout.flush()  # a closed pipe shows here, not in Python's own flush at exit

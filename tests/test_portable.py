@@ -1,0 +1,97 @@
+"""`segtui sql`: one self-contained query per question, from the portable reference SQL, in
+every dialect; on DuckDB it returns exactly the members and features the engine computes.
+(On Spark: tests/test_feature_sql_spark.py.)"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlglot
+from conftest import assert_one_line_error, run_cli
+
+from segtui.core import portable
+from segtui.core.generate import generate
+from segtui.core.workspace import open_workspace
+
+AS_OF_DATES = [date(2026, 3, 31), date(2026, 6, 30)]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("portable") / "shop.duckdb"
+    generate(path, customers=400, seed=11)
+    return path
+
+
+@pytest.mark.parametrize("as_of", AS_OF_DATES)
+def test_every_segment_query_returns_the_engines_members(shop, as_of):
+    """Run on DuckDB, the query of each built-in segment (reference files, as CTEs) returns the
+    members the engine's own build (DuckDB overrides, tables) finds."""
+    engine = open_workspace(shop, as_of=as_of)
+    reference = open_workspace(shop, as_of=as_of, fields=None, engine="reference", use_cache=False)
+    try:
+        checked = 0
+        for compiled in reference.catalog.usable:
+            text = portable.query(reference.builder, "duckdb", where=str(compiled.sql))
+            got = [row[0] for row in reference.con.execute(text).fetchall()]
+            sql = str(engine.segment(compiled.name).sql)
+            expected = [row[0] for row in engine.con.execute(
+                f"SELECT customer_id FROM customer_features WHERE {sql} ORDER BY customer_id").fetchall()]
+            assert got == expected, compiled.name
+            checked += 1
+        assert checked >= 40
+    finally:
+        engine.close()
+        reference.close()
+
+
+def test_feature_query_returns_the_feature_table(shop):
+    engine = open_workspace(shop, as_of=AS_OF_DATES[1])
+    reference = open_workspace(shop, as_of=AS_OF_DATES[1], fields=None, engine="reference", use_cache=False)
+    try:
+        names = ["orders", "total_spent", "favorite_category", "overdue_ratio", "has_abandoned_cart", "rfm_segment"]
+        got = reference.con.execute(portable.query(reference.builder, "duckdb", fields=names)).fetchall()
+        expected = engine.con.execute(f"SELECT customer_id, {', '.join(names)} FROM customer_features "
+                                      "ORDER BY customer_id").fetchall()
+        assert len(got) == len(expected) > 300
+        for a, b in zip(got, expected):
+            assert a == pytest.approx(b) if any(isinstance(v, float) for v in a) else a == b
+    finally:
+        engine.close()
+        reference.close()
+
+
+@pytest.mark.parametrize("dialect", portable.DIALECTS)
+def test_sql_parses_back_in_its_dialect(shop, dialect):
+    """Every dialect's text parses back with sqlglot in that dialect, for a segment, a filter
+    using in_segment, and every feature."""
+    for args in (["--segment", "Best customers"], ["--where", "in_segment('Lapsed') AND orders >= 2"], ["--features"]):
+        result = run_cli("sql", str(shop), "--dialect", dialect, "--as-of", "2026-06-30", *args)
+        assert result.returncode == 0, result.stderr
+        text = result.stdout
+        assert text.startswith(f"-- segtui sql: shop.duckdb as of 2026-06-30, {dialect}")
+        trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
+        assert len(trees) == 1 and trees[0].find(sqlglot.exp.Select) is not None, args
+
+
+def test_sql_refuses_clearly(shop):
+    assert_one_line_error(run_cli("sql", str(shop), "--segment", "Best customers", "--dialect", "oracle"), 2, "dialect")
+    assert_one_line_error(run_cli("sql", str(shop), "--dialect", "spark"), 2, "--where")
+    assert_one_line_error(run_cli("sql", str(shop), "--segment", "Likely lost", "--dialect", "spark"), 1,
+                          "DuckDB only")
+    assert_one_line_error(run_cli("sql", str(shop), "--features", "p_alive", "--dialect", "spark"), 1, "p_alive")
+    assert_one_line_error(run_cli("sql", str(shop), "--features", "orders,abandoned_cart"), 1,
+                          "did you mean 'has_abandoned_cart'")
+
+
+def test_engine_spark_without_pyspark_says_how_to_install_it(shop, tmp_path):
+    """Where PySpark is not installed, `--engine spark` says in one line how to get it."""
+    fake = tmp_path / "no_pyspark" / "pyspark"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named pyspark')\n")
+    result = run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "spark",
+                     env={"PYTHONPATH": str(fake.parent)})
+    assert_one_line_error(result, 1, "pip install 'segtui[spark]'")
+    assert_one_line_error(run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "flink"), 2, "--engine")
