@@ -75,6 +75,7 @@ TARGETS = {  # figure -> (limit in seconds or ratio, what the limit applies to)
     "counts": (0.1, "s"), "adhoc": (0.03, "s"), "export_parquet_all": (2.0, "s"),
     "tui_demo_frame": (0.5, "s"), "tui_demo_counts": (1.0, "s"),
     "predict_summary_ratio": (1.5, "ratio"), "predict_fit": (10.0, "s"), "history_demo": (2.0, "s"),
+    "trend_big": (15.0, "s"), "transitions_ratio": (2.0, "ratio"),
 }
 MEMORY_LIMIT_MB = 4096
 
@@ -538,9 +539,61 @@ def w_spark(args) -> dict:
             "by_partitions": by_partitions}
 
 
+def w_over_time(args) -> dict:
+    """Segments over time on an empty feature cache: 12 monthly trend points of a core-only
+    filter against 12 separate `segtui count --as-of` processes (each with --no-cache), and the
+    RFM transitions between the first and last of those dates against one build of the
+    families the RFM segments read."""
+    import subprocess
+
+    from segtui.core import timeline
+    from segtui.core.workspace import open_workspace
+
+    root = Path(os.environ["SEGTUI_CACHE_DIR"])
+
+    def fresh_cache() -> None:
+        os.environ["SEGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="over-time-", dir=root)
+
+    ws = open_workspace(args.shop, fields=None, use_cache=False)
+    dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
+    sql = ws.compile(CORE_QUESTION)
+    ws.close()
+
+    def trend() -> None:
+        fresh_cache()
+        here = open_workspace(args.shop, fields=None)
+        timeline.trend(here, sql, dates)
+        here.close()
+
+    def counts() -> None:
+        for day in dates:
+            subprocess.run([sys.executable, "-m", "segtui.cli", "count", args.shop, "--where", CORE_QUESTION,
+                            "--as-of", str(day), "--no-cache"], capture_output=True, check=True)
+
+    def transitions() -> None:
+        fresh_cache()
+        here = open_workspace(args.shop, fields=None)
+        timeline.transitions(here, "RFM", dates[0], dates[-1])
+        here.close()
+
+    def one_build() -> None:
+        fresh_cache()
+        here = open_workspace(args.shop, fields=None)
+        segments = [c for c in here.catalog.usable if c.segment.group == "RFM"]
+        here.require(set().union(*(here.fields_of(str(c.sql)) for c in segments)))
+        here.close()
+
+    try:  # each figure in a fresh cache folder under the run's own (removed with it)
+        return {"times": timed(trend, args.runs), "baseline": timed(counts, 1), "dates": len(dates),
+                "transitions": timed(transitions, args.runs), "one_build": timed(one_build, args.runs)}
+    finally:
+        os.environ["SEGTUI_CACHE_DIR"] = str(root)
+
+
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
            "counts": w_counts, "adhoc": w_adhoc, "customer": w_customer, "export": w_export, "tui": w_tui, "imports": w_imports,
-           "predict": w_predict, "history": w_history, "spark": w_spark}
+           "predict": w_predict, "history": w_history, "spark": w_spark,
+           "over_time": w_over_time}
 
 
 def run_worker(args, name: str, shop: Path, in_process: bool, **extra) -> dict:
@@ -724,6 +777,14 @@ def measure(args) -> int:
                     TARGETS["predict_fit"], base_label=""))
     rows.append(row("predict: the feature family (summary, fits, every buyer's predictions)", {"times": p.get("family")},
                     None, base_label=""))
+    say("over time: 12 monthly trend points, RFM transitions (empty cache)…")
+    raw["over_time"] = work("over_time")
+    o = raw["over_time"]
+    rows.append(row(f"trend, {o.get('dates', 12)} monthly points of a core-only filter, empty cache", o,
+                    TARGETS["trend_big"], base_label="separate `count --as-of --no-cache` runs"))
+    rows.append(row("transitions of the RFM group between two dates, empty cache", {"times": o.get("transitions"),
+                    "baseline": o.get("one_build")}, TARGETS["transitions_ratio"],
+                    base_label="one build of the RFM segments' families"))
     say("every segment at the last 12 month ends (the explorer's sparklines), demo shop…")
     raw["history"] = work("history", sample_data_dir())
     rows.append(row("every segment at 12 month ends, demo shop, empty cache (sparklines after the first counts)",

@@ -1,5 +1,7 @@
 """The portable reference files, transpiled by sqlglot and run on Spark, build the table DuckDB
-builds from them. Runs where pyspark (and Java) are installed; skipped elsewhere.
+builds from them; `segtui sql --dialect spark` and `--engine spark` give every built-in
+segment the members DuckDB gives it. Runs where PySpark and Java are installed; skipped, with
+the reason, elsewhere. One Spark session for the module (the CLI tests start their own).
 
 Each base and family SELECT becomes a cached temp view of its name; the final join is
 ``build._final_sql`` transpiled too. Timestamps are UTC on both sides.
@@ -8,12 +10,15 @@ Each base and family SELECT becomes a cached temp view of its name; the final jo
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from datetime import date
 
 import pytest
 
-pyspark = pytest.importorskip("pyspark")
+pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("Java is not installed: Spark needs Java 17", allow_module_level=True)
 
 from test_feature_sql import _same, random_shop, select_of  # noqa: E402
 

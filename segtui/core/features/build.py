@@ -490,17 +490,6 @@ class FeatureBuilder:
         self.ready.clear()
 
 
-_TEMP = re.compile(r"\bCREATE\s+OR\s+REPLACE\s+TEMP\s+(TABLE|VIEW)\b", re.IGNORECASE)
-
-
-def _shared(sql: str) -> str:
-    """A file's ``CREATE OR REPLACE TEMP TABLE|VIEW`` as a plain one, in the workspace's own
-    in-memory database: DuckDB keeps temp objects to the connection that made them, and the
-    explorer reads the families from its worker cursors (a stage's view, the copy into the
-    cache). The shop itself is attached read-only; nothing here reaches it."""
-    return _TEMP.sub(lambda m: f"CREATE OR REPLACE {m.group(1).upper()}", sql)
-
-
 def _placeholders(query: _Query) -> set[str]:
     return {column for column, _ in _VALUES_PLACEHOLDER.findall(_body(query)) if column in _VALUE_COLUMNS}
 
