@@ -100,6 +100,8 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
     parts.append(title)
     if profile is not None and state in ("ready", "loading") and not selection.note:
         parts.append(headline(profile))  # first, so that a short pane (80×24) still shows it
+        if selection.segment is not None:
+            parts.extend(trend_line(history, selection.segment.name))
     if selection.segment is not None and selection.segment.segment.description:
         parts.append(Text(selection.segment.segment.description))
     parts.append(Text.assemble(("filter ", "dim"), (selection.expr or "—", "italic")))
@@ -121,6 +123,20 @@ def render_detail(selection: Selection | None, profile: Profile | None, state: s
         parts.extend(render_history(history, selection.segment.name, width, counting_history))
     parts.extend(render_profile(profile, width, near or [], model))
     return Group(*parts)
+
+
+def trend_line(history, name: str) -> list[RenderableType]:
+    """The segment's last month ends in one line under the headline: the sparkline and who
+    entered and left since the last month end (the dates and counts below)."""
+    counts = history.counts.get(name) if history is not None else None
+    if not counts or counts[0] is None:
+        return []
+    line = Text(trend_spark(counts), style="cyan")
+    change = history.changes.get(name)
+    if change is not None:
+        line.append_text(Text.assemble(("  ", ""), (f"+{change.entered:,}", "green"), (" ", ""),
+                                       (f"−{change.left:,}", "red"), (f" since {change.start:%b} {change.start.day}", "dim")))
+    return [line]
 
 
 def render_history(history, name: str, width: int, counting: bool = False) -> list[RenderableType]:
