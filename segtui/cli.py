@@ -186,6 +186,10 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
     from segtui.core.workspace import open_workspace
 
     engine._pyspark()  # the install hint before anything else
+    folder = Path(source).expanduser()
+    if not folder.is_dir():  # before Spark takes seconds to start
+        raise engine.SparkError(f"--engine spark reads a folder of Parquet or CSV files (one per table); "
+                                f"{folder} is not one (segtui sql prints the query for other sources)")
     ws = open_workspace(source, _parse_date(as_of), mapping, segments, use_cache=False, fields=None,
                         engine="reference")
     try:
@@ -193,7 +197,7 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
         with progress:
             update("spark: starting a session", 0.0)
             session = engine.session(master, remote)
-            engine.register(session, Path(source).expanduser(), sorted(ws.shop.table_names))
+            engine.register(session, folder, sorted(ws.shop.table_names))
             update("spark: running the query", 0.0)
             yield ws, session
     finally:

@@ -95,3 +95,10 @@ def test_engine_spark_without_pyspark_says_how_to_install_it(shop, tmp_path):
                      env={"PYTHONPATH": str(fake.parent)})
     assert_one_line_error(result, 1, "pip install 'segtui[spark]'")
     assert_one_line_error(run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "flink"), 2, "--engine")
+
+
+def test_engine_spark_wants_a_folder_of_files(shop):
+    """A DuckDB file is refused at once, before a Spark session starts (where PySpark is there)."""
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
+    result = run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "spark")
+    assert_one_line_error(result, 1, "reads a folder of Parquet or CSV files")
