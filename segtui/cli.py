@@ -199,7 +199,8 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
             session = engine.session(master, remote)
             engine.register(session, folder, sorted(ws.shop.table_names))
             update("spark: running the query", 0.0)
-            yield ws, session
+            with engine.watch(session, lambda text: update(f"spark: {text}", 0.0)):
+                yield ws, session
     finally:
         ws.close()
 

@@ -102,3 +102,39 @@ def test_engine_spark_wants_a_folder_of_files(shop):
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
     result = run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "spark")
     assert_one_line_error(result, 1, "reads a folder of Parquet or CSV files")
+
+
+def test_spark_progress_says_which_stage_and_how_many_tasks():
+    """The bar of `--engine spark` reads Spark's status tracker (no Spark needed here)."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from segtui.core import spark as engine
+
+    stages = {3: SimpleNamespace(stageId=3, numTasks=8, numCompletedTasks=5),
+              4: SimpleNamespace(stageId=4, numTasks=2, numCompletedTasks=0)}
+    tracker = SimpleNamespace(getActiveStageIds=lambda: sorted(stages), getStageInfo=stages.get)
+    assert engine.describe(tracker) == "2 stages: 5/10 tasks"
+    del stages[4]
+    assert engine.describe(tracker) == "stage 3: 5/8 tasks"
+    stages.clear()
+    assert engine.describe(tracker) == "planning the query…"
+
+    stages[7] = SimpleNamespace(stageId=7, numTasks=4, numCompletedTasks=1)
+    seen: list[str] = []
+    session = SimpleNamespace(sparkContext=SimpleNamespace(statusTracker=lambda: tracker))
+    with engine.watch(session, seen.append, every=0.01):
+        time.sleep(0.2)
+    assert seen and seen[-1] == "stage 7: 1/4 tasks"
+    count = len(seen)
+    time.sleep(0.05)
+    assert len(seen) == count and not any(t.name == "segtui-spark-progress" for t in threading.enumerate())
+
+    class Connect:  # Spark Connect: no status tracker, no progress thread, no error
+        @property
+        def sparkContext(self):
+            raise RuntimeError("not supported in Spark Connect")
+
+    with engine.watch(Connect(), seen.append):
+        pass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,6 +124,44 @@ def register(spark, folder: Path, tables: Iterable[str]) -> None:
         except Exception as error:  # noqa: BLE001 - unreadable file
             raise SparkError(f"Spark cannot read {path}: {_first_line(error)}") from None
         frame.createOrReplaceTempView(table)
+
+
+def describe(tracker) -> str:
+    """What Spark is doing now, from its status tracker: the active stages and their tasks."""
+    stages = [info for info in (tracker.getStageInfo(i) for i in tracker.getActiveStageIds()) if info is not None]
+    if not stages:
+        return "planning the query…"
+    done = sum(info.numCompletedTasks for info in stages)
+    total = sum(info.numTasks for info in stages)
+    label = f"stage {stages[0].stageId}" if len(stages) == 1 else f"{len(stages)} stages"
+    return f"{label}: {done}/{total} tasks"
+
+
+@contextmanager
+def watch(spark, report, every: float = 0.5) -> Iterator[None]:
+    """Call ``report(text)`` with :func:`describe` every ``every`` seconds while the block runs
+    (a local or cluster session; Spark Connect has no status tracker: nothing is reported)."""
+    try:
+        tracker = spark.sparkContext.statusTracker()
+    except Exception:  # noqa: BLE001 - Spark Connect
+        yield
+        return
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            try:
+                report(describe(tracker))
+            except Exception:  # noqa: BLE001 - the session is ending
+                return
+
+    thread = threading.Thread(target=poll, name="segtui-spark-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def run(spark, sql: str):
