@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -461,19 +462,27 @@ def w_imports(args) -> dict:
     return result
 
 
+@contextmanager
+def _cache_dir(folder: Path):
+    """The feature cache in ``folder`` for the block (a worker's own empty cache), then the
+    run's own again; the folder is removed."""
+    before = os.environ["SEGTUI_CACHE_DIR"]
+    os.environ["SEGTUI_CACHE_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        os.environ["SEGTUI_CACHE_DIR"] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def w_history(args) -> dict:
     """The explorer's background count of every segment at the last 12 month ends
     (timeline.history on a workspace of its own), with an empty feature cache (each date built
     and stored) and again with it filled (the next open)."""
-    import os
-
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
 
-    folder = Path(tempfile.mkdtemp(prefix="segtui-bench-history-"))
-    before = os.environ.get("SEGTUI_CACHE_DIR")
-    os.environ["SEGTUI_CACHE_DIR"] = str(folder)
-    try:
+    with _cache_dir(Path(tempfile.mkdtemp(prefix="history-", dir=os.environ["SEGTUI_CACHE_DIR"]))):
         ws = open_workspace(args.shop, fields=None)
         dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
 
@@ -484,12 +493,6 @@ def w_history(args) -> dict:
         cold = timed(run, 1)
         warm = timed(run, args.runs)
         ws.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        if before is None:
-            os.environ.pop("SEGTUI_CACHE_DIR", None)
-        else:
-            os.environ["SEGTUI_CACHE_DIR"] = before
     return {"times": cold, "warm": warm, "dates": len(dates)}
 
 
@@ -549,10 +552,8 @@ def w_over_time(args) -> dict:
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
 
-    root = Path(os.environ["SEGTUI_CACHE_DIR"])
-
-    def fresh_cache() -> None:
-        os.environ["SEGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="over-time-", dir=root)
+    def fresh():  # each run on an empty cache
+        return _cache_dir(Path(tempfile.mkdtemp(prefix="over-time-", dir=os.environ["SEGTUI_CACHE_DIR"])))
 
     ws = open_workspace(args.shop, fields=None, use_cache=False)
     dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
@@ -560,10 +561,10 @@ def w_over_time(args) -> dict:
     ws.close()
 
     def trend() -> None:
-        fresh_cache()
-        here = open_workspace(args.shop, fields=None)
-        timeline.trend(here, sql, dates)
-        here.close()
+        with fresh():
+            here = open_workspace(args.shop, fields=None)
+            timeline.trend(here, sql, dates)
+            here.close()
 
     def counts() -> None:
         for day in dates:
@@ -571,23 +572,20 @@ def w_over_time(args) -> dict:
                             "--as-of", str(day), "--no-cache"], capture_output=True, check=True)
 
     def transitions() -> None:
-        fresh_cache()
-        here = open_workspace(args.shop, fields=None)
-        timeline.transitions(here, "RFM", dates[0], dates[-1])
-        here.close()
+        with fresh():
+            here = open_workspace(args.shop, fields=None)
+            timeline.transitions(here, "RFM", dates[0], dates[-1])
+            here.close()
 
     def one_build() -> None:
-        fresh_cache()
-        here = open_workspace(args.shop, fields=None)
-        segments = [c for c in here.catalog.usable if c.segment.group == "RFM"]
-        here.require(set().union(*(here.fields_of(str(c.sql)) for c in segments)))
-        here.close()
+        with fresh():
+            here = open_workspace(args.shop, fields=None)
+            segments = [c for c in here.catalog.usable if c.segment.group == "RFM"]
+            here.require(set().union(*(here.fields_of(str(c.sql)) for c in segments)))
+            here.close()
 
-    try:  # each figure in a fresh cache folder under the run's own (removed with it)
-        return {"times": timed(trend, args.runs), "baseline": timed(counts, 1), "dates": len(dates),
-                "transitions": timed(transitions, args.runs), "one_build": timed(one_build, args.runs)}
-    finally:
-        os.environ["SEGTUI_CACHE_DIR"] = str(root)
+    return {"times": timed(trend, args.runs), "baseline": timed(counts, 1), "dates": len(dates),
+            "transitions": timed(transitions, args.runs), "one_build": timed(one_build, args.runs)}
 
 
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,

@@ -187,9 +187,7 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
 
     engine._pyspark()  # the install hint before anything else
     folder = Path(source).expanduser()
-    if not folder.is_dir():  # before Spark takes seconds to start
-        raise engine.SparkError(f"--engine spark reads a folder of Parquet or CSV files (one per table); "
-                                f"{folder} is not one (segtui sql prints the query for other sources)")
+    engine.require_folder(folder)  # before Spark takes seconds to start
     ws = open_workspace(source, _parse_date(as_of), mapping, segments, use_cache=False, fields=None,
                         engine="reference")
     try:
@@ -207,13 +205,11 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
 
 def _spark_point(ws, session, sql: str, day):
     """The count of compiled filter SQL as of ``day``, on Spark (planned at that date)."""
-    from segtui.core import portable
     from segtui.core import spark as engine
     from segtui.core.timeline import TrendPoint
 
-    here = ws.at(day)
-    total, n = engine.run(session, portable.counts_query(here.builder, "spark", [sql]))[0]
-    return TrendPoint(day, int(n), int(total))
+    total, (n,) = engine.counts(session, ws.at(day).builder, [sql])
+    return TrendPoint(day, n, total)
 
 
 def _check_engine(engine: str) -> None:
@@ -245,10 +241,14 @@ def _store_pending(ws) -> None:
         err.print("segtui: skipped saving the features to the cache; the next run builds them again", markup=False)
 
 
-def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
-    """(label, compiled SQL) for exactly one of --where / --segment."""
+def _check_selection(where: Optional[str], segment: Optional[str]) -> None:
     if (where is None) == (segment is None):
         raise typer.BadParameter("give exactly one of --where EXPR or --segment NAME", param_hint="--where/--segment")
+
+
+def _selection(ws, where: Optional[str], segment: Optional[str]) -> tuple[str, str]:
+    """(label, compiled SQL) for exactly one of --where / --segment."""
+    _check_selection(where, segment)
     if segment is not None:
         compiled = ws.segment(segment)
         return compiled.name, str(compiled.sql)
@@ -304,14 +304,13 @@ def segments(
     """Every segment with its member count and share of customers, as of a date."""
     _check_engine(engine)
     if engine == "spark":
-        from segtui.core import portable
         from segtui.core import spark as engine_spark
         from segtui.core.segments import SegmentCounts
 
         with _on_spark(source, as_of, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
             usable = ws.catalog.usable
-            row = engine_spark.run(session, portable.counts_query(ws.builder, "spark", [str(c.sql) for c in usable]))[0]
-            counts = SegmentCounts({c.name: int(n) for c, n in zip(usable, list(row)[1:])}, int(row[0]))
+            total, found = engine_spark.counts(session, ws.builder, [str(c.sql) for c in usable])
+            counts = SegmentCounts({c.name: n for c, n in zip(usable, found)}, total)
         _print_segments(ws, counts, json_out)
         return
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache, discount_rate=discount_rate) as ws:
@@ -351,15 +350,13 @@ def count(
 
     _check_engine(engine)
     if engine == "spark":
-        from segtui.core import portable
         from segtui.core import spark as engine_spark
 
-        if (where is None) == (segment is None):
-            _selection(None, where, segment)  # the usage error, before Spark starts
+        _check_selection(where, segment)  # before Spark starts
         with _on_spark(source, as_of, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
             label, sql = _selection(ws, where, segment)
-            total, n = engine_spark.run(session, portable.counts_query(ws.builder, "spark", [sql]))[0]
-        _print_count(ws, label, int(n), int(total), segment is not None, json_out)
+            total, (n,) = engine_spark.counts(session, ws.builder, [sql])
+        _print_count(ws, label, n, total, segment is not None, json_out)
         return
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
                     every_field=False, discount_rate=discount_rate) as ws:
@@ -431,19 +428,14 @@ def _export_on_spark(source, where, segment, wanted, target, force, as_of, mappi
     every reference feature by default, no contact columns) computed on Spark, brought back as
     Arrow and written as a DuckDB export writes them."""
     from segtui.core import portable
+    from segtui.core import spark as engine
     from segtui.core.export import export_members, is_stdout
 
-    if (where is None) == (segment is None):
-        _selection(None, where, segment)
+    _check_selection(where, segment)  # before Spark starts
     with _on_spark(source, as_of, mapping, segments_dir, master, remote) as (ws, session):
         label, sql = _selection(ws, where, segment)
         fields = [c for c in (wanted or ws.builder.available_names) if c != "customer_id"]
-        try:
-            members = session.sql(portable.query(ws.builder, "spark", where=sql, fields=fields)).toArrow()
-        except Exception as error:  # noqa: BLE001 - Spark's refusal, in one line
-            from segtui.core.spark import SparkError, _first_line
-
-            raise SparkError(f"Spark refused the query: {_first_line(error)}") from None
+        members = engine.run(session, portable.query(ws.builder, "spark", where=sql, fields=fields), arrow=True)
         ws.con.register("spark_members", members)
         columns = ["customer_id", *fields]
         if is_stdout(target):
@@ -611,8 +603,7 @@ def trend(
         raise typer.BadParameter(f"{every!r} is not one of {', '.join(timeline.EVERY)}", param_hint="--every")
     first, last = _parse_date(start, "--from"), _parse_date(end, "--to")
     if engine == "spark":
-        if (where is None) == (segment is None):
-            _selection(None, where, segment)  # the usage error, before Spark starts
+        _check_selection(where, segment)  # before Spark starts
         with _on_spark(source, None, mapping, segments_dir, spark_master, spark_remote) as (ws, session):
             label, sql = _selection(ws, where, segment)
             dates, note = timeline.trend_dates(ws.data_range, first, last, every)

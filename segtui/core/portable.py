@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
-from datetime import date
 
 import sqlglot
 from sqlglot import exp
@@ -46,12 +45,16 @@ def _select(sql: str) -> exp.Expression:
     return tree.expression if isinstance(tree, exp.Create) else tree
 
 
+def _with_key(tree: exp.Expression) -> str:
+    """The name of a SELECT's WITH argument (sqlglot 30 calls it ``with_``, earlier ones ``with``)."""
+    return "with_" if "with_" in tree.args else "with"
+
+
 def _own_ctes(select: exp.Expression, owner: str) -> exp.Expression:
     """``select`` with the CTEs of its own WITH renamed ``<owner>__<name>`` (and every reference
     to them): two files may both call a step ``per_customer``, and Spark lifts nested CTEs to
     the top, where names must differ."""
-    key = "with_" if "with_" in select.args else "with"
-    own = select.args.get(key)
+    own = select.args.get(_with_key(select))
     if own is None:
         return select
     names = {cte.alias: f"{owner}__{cte.alias}" for cte in own.expressions}
@@ -81,8 +84,9 @@ def feature_select(builder: build.FeatureBuilder, fields: Collection[str] | None
     with customer_id first, one row per customer of the universe."""
     if builder.engine != "reference":
         raise PortableError("the portable query is made from the reference files (engine 'reference')")
-    available = [f for f in builder.available if fields is None or f.name in set(fields)]
-    unknown = sorted(set(fields or ()) - {f.name for f in builder.available})
+    wanted = None if fields is None else set(fields)
+    available = [f for f in builder.available if wanted is None or f.name in wanted]
+    unknown = sorted((wanted or set()) - set(builder.available_names))
     if unknown:
         name = unknown[0]
         if name in builder.unavailable:
@@ -141,7 +145,7 @@ def _over_features(builder: build.FeatureBuilder, dialect: str, outer: str, need
     if dialect not in DIALECTS:
         raise PortableError(f"unknown dialect '{dialect}'; use one of {', '.join(DIALECTS)}")
     features = feature_select(builder, sorted(needed))
-    key = "with_" if "with_" in features.args else "with"  # sqlglot 30 names it with_
+    key = _with_key(features)
     ctes = features.args.pop(key, None)
     tree = _select(outer).with_("customer_features", as_=features, copy=False)
     if ctes is not None:  # the bases and families first, then the feature table that reads them

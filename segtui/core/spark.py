@@ -65,8 +65,6 @@ def session(master: str | None = None, remote: str | None = None, log: Path | No
     try:
         with _stderr_to(log):  # the JVM started now keeps this stderr
             spark = builder.getOrCreate()
-    except SparkError:
-        raise
     except Exception as error:  # noqa: BLE001 - Java missing, a master or server not reachable
         raise SparkError(f"cannot start Spark: {_first_line(error)} (details in {log})") from None
     if not remote and not os.environ.get("SPARK_REMOTE"):
@@ -106,10 +104,16 @@ def table_files(folder: Path, tables: Iterable[str]) -> dict[str, Path]:
     return found
 
 
+def require_folder(folder: Path) -> None:
+    """Spark reads a shop from a folder of files: anything else is refused in one line."""
+    if not folder.is_dir():
+        raise SparkError(f"--engine spark reads a folder of Parquet or CSV files (one per table); "
+                         f"{folder} is not one (segtui sql prints the query for other sources)")
+
+
 def register(spark, folder: Path, tables: Iterable[str]) -> None:
     """Each table of the shop as a temp view of its contract name on ``spark``."""
-    if not folder.is_dir():
-        raise SparkError(f"--engine spark reads a folder of Parquet or CSV files (one per table); {folder} is not one")
+    require_folder(folder)
     wanted = list(tables)
     files = table_files(folder, wanted)
     missing = [t for t in wanted if t not in files]
@@ -164,12 +168,22 @@ def watch(spark, report, every: float = 0.5) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def run(spark, sql: str):
-    """The rows of ``sql`` on ``spark``, a refusal as one line."""
+def run(spark, sql: str, arrow: bool = False):
+    """The rows of ``sql`` on ``spark`` (``arrow``: as one Arrow table), a refusal as one line."""
     try:
-        return spark.sql(sql).collect()
+        frame = spark.sql(sql)
+        return frame.toArrow() if arrow else frame.collect()
     except Exception as error:  # noqa: BLE001 - an analysis or execution error of Spark
         raise SparkError(f"Spark refused the query: {_first_line(error)}") from None
+
+
+def counts(spark, builder, wheres: list[str]) -> tuple[int, list[int]]:
+    """All customers and the members of each compiled filter SQL of ``wheres``, in one Spark
+    query (``portable.counts_query`` over ``builder``'s shop and date)."""
+    from segtui.core.portable import counts_query
+
+    row = run(spark, counts_query(builder, "spark", wheres))[0]
+    return int(row[0]), [int(n) for n in list(row)[1:]]
 
 
 def _first_line(error: Exception) -> str:

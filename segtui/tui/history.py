@@ -17,10 +17,6 @@ from typing import Any
 
 from textual.message import Message
 
-#: How many month ends the sparklines show (the as-of date is the last).
-POINTS = 12
-
-
 class HistoryReady(Message):
     """What is known so far of every segment's history (``segtui.core.timeline.History``) for
     the workspace ``workspace`` shows, or the one line saying why it stopped (``error``)."""
@@ -74,8 +70,8 @@ class HistoryRun:
                 if self.stopped.is_set():
                     return
                 self._ws = ws
-            dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")
-            run = timeline.history(ws, dates[-POINTS:])
+            dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")  # the last 12
+            run = timeline.history(ws, dates)
             try:
                 for known in run:
                     if self.stopped.is_set():
