@@ -74,6 +74,9 @@ class TransitionsScreen(ModalScreen):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def on_resize(self) -> None:
+        self._draw()  # the body's width follows the box
+
     def on_unmount(self) -> None:
         self._interrupt()
         for thread in self._threads:
@@ -153,8 +156,10 @@ class TransitionsScreen(ModalScreen):
             if self.note:
                 parts.append(Text(self.note, style="italic"))
             matrix = render_matrix(self.result)
-            # as wide as the matrix: the box scrolls sideways where it is wider than the screen
-            body.styles.width = max(self.app.console.measure(matrix).maximum, 40)
+            # as wide as the matrix, or the box where the matrix is narrower: the box scrolls
+            # sideways where the matrix is wider than the screen
+            box = self.query_one(ScrollableContainer).scrollable_content_region.width
+            body.styles.width = max(self.app.console.measure(matrix).maximum, box, 40)
             body.update(Group(*parts, Text(""), matrix))
 
 
