@@ -12,7 +12,7 @@ import json
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -180,27 +180,51 @@ def _workspace(
 @contextmanager
 def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segments: Optional[Path],
               master: Optional[str], remote: Optional[str]) -> Iterator:  # fmt: skip
-    """(workspace, Spark session, progress update) for ``--engine spark``: the shop planned on
-    DuckDB with the reference files (tables, dates, the segments), its files read by Spark."""
+    """(workspace, Spark session) for ``--engine spark``, a progress line while it works: the
+    shop planned on DuckDB with the reference files (tables, dates, the segments) and read
+    by Spark, from a folder of files or from the catalog tables a mapping file names."""
     from segtui.core import spark as engine
     from segtui.core.workspace import open_workspace
 
     engine._pyspark()  # the install hint before anything else
-    folder = Path(source).expanduser()
-    engine.require_folder(folder)  # before Spark takes seconds to start
-    ws = open_workspace(source, _parse_date(as_of), mapping, segments, use_cache=False, fields=None,
-                        engine="reference")
-    try:
+    path = Path(source).expanduser()
+    day = _parse_date(as_of)
+    catalog = engine.is_mapping(path)
+    if catalog and mapping is not None:
+        raise typer.BadParameter("the source is the mapping file already", param_hint="--mapping")
+    if catalog and not path.is_file():
+        raise engine.SparkError(f"mapping file not found: {path}")
+    with ExitStack() as stack:
+        if not catalog:
+            engine.require_folder(path)  # before Spark takes seconds to start
+            ws = open_workspace(source, day, mapping, segments, use_cache=False, fields=None, engine="reference")
+            stack.callback(ws.close)
+            if ws.shop.mapping_file is not None:
+                raise engine.SparkError(f"--engine spark reads a folder's files by the contract's names, without "
+                                        f"{ws.shop.mapping_file.name}; to map tables and columns, give a mapping "
+                                        f"file of Spark tables as the source (README: When the data outgrows one "
+                                        f"machine)")
         progress, update = _progress(total=None)
-        with progress:
-            update("spark: starting a session", 0.0)
-            session = engine.session(master, remote)
-            engine.register(session, folder, sorted(ws.shop.table_names))
-            update("spark: running the query", 0.0)
-            with engine.watch(session, lambda text: update(f"spark: {text}", 0.0)):
-                yield ws, session
-    finally:
-        ws.close()
+        stack.enter_context(progress)
+        update("spark: starting a session", 0.0)
+        session = engine.session(master, remote)
+        if catalog:
+            update("spark: reading the catalog tables", 0.0)
+            tables = engine.catalog_tables(session, path)
+            ids = engine.id_types(tables)
+            engine.register_catalog(session, tables, ids)
+            update("spark: finding the data's dates", 0.0)
+            span = engine.catalog_range(session, tables, path)
+            plan = stack.enter_context(engine.stand_in(tables, ids))
+            ws = open_workspace(plan, day, None, segments, use_cache=False, fields=None, engine="reference",
+                                span=span)
+            stack.callback(ws.close)
+            ws.shop.path = path  # what the output names: the mapping file, not the stand-in
+        else:
+            engine.register(session, path, sorted(ws.shop.table_names))
+        update("spark: running the query", 0.0)
+        with engine.watch(session, lambda text: update(f"spark: {text}", 0.0)):
+            yield ws, session
 
 
 def _spark_point(ws, session, sql: str, day):

@@ -204,3 +204,73 @@ def test_trend_and_export_on_spark_from_the_command_line(parquet_shop, tmp_path)
     assert got.returncode == 0, got.stderr
     assert run_cli(*export, "--out", str(tmp_path / "duck.csv")).returncode == 0
     assert (tmp_path / "spark.csv").read_text() == (tmp_path / "duck.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def lake_mapping(parquet_shop, tmp_path_factory):
+    """The Parquet shop as a lake a mapping file names: the orders under other names (Cust, a
+    yyyyMMddHHmmss number, money as text), read as ``parquet.`path```; the other tables as they are."""
+    import duckdb
+
+    folder = tmp_path_factory.mktemp("catalog")
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT customer_id AS Cust, CAST(strftime(ordered_at, '%Y%m%d%H%M%S') AS BIGINT) AS stamp, "
+                f"CAST(total AS VARCHAR) AS dollars, * EXCLUDE (customer_id, ordered_at, total) "
+                f"FROM '{parquet_shop / 'orders.parquet'}') TO '{folder / 'transactions.parquet'}' (FORMAT parquet)")
+    con.close()
+    lines = ["[tables.orders]", f'from = "parquet.`{folder / "transactions.parquet"}`"', 'customer_id = "Cust"',
+             """ordered_at = "to_timestamp(CAST(stamp AS STRING), 'yyyyMMddHHmmss')\"""", 'total = "CAST(dollars AS DOUBLE)"']
+    for table in ("customers", "events", "order_items", "products", "returns", "reviews"):
+        lines += ["", f"[tables.{table}]", f'from = "parquet.`{parquet_shop / (table + ".parquet")}`"']
+    mapping = folder / "lake.toml"
+    mapping.write_text("\n".join(lines) + "\n")
+    return mapping
+
+
+def test_catalog_tables_of_a_mapping_file_on_spark(lake_mapping, parquet_shop):
+    """`segments --engine spark` over the tables a mapping file names (columns mapped with
+    Spark SQL) counts every segment as DuckDB does from the files themselves; the mapping
+    file is named in the output and left as it was."""
+    import json
+
+    from conftest import run_cli
+
+    before = lake_mapping.read_bytes()
+    on_spark = run_cli("segments", str(lake_mapping), "--as-of", "2026-06-30", "--json", "--engine", "spark",
+                       "--spark-master", "local[1]", timeout=300)
+    assert on_spark.returncode == 0, on_spark.stderr
+    duck = {s["name"]: s for s in json.loads(run_cli("segments", str(parquet_shop), "--as-of", "2026-06-30",
+                                                     "--json").stdout)}
+    got = {s["name"]: s for s in json.loads(on_spark.stdout)}
+    assert got.keys() == duck.keys()
+    compared = [name for name, s in got.items() if s["available"]]
+    assert len(compared) >= 40 and all(got[n]["count"] == duck[n]["count"] for n in compared), [
+        (n, got[n]["count"], duck[n]["count"]) for n in compared if got[n]["count"] != duck[n]["count"]]
+    assert sum(duck[n]["count"] for n in compared) > 0
+    assert {got[n]["reason"] for n in got if not got[n]["available"]} == {"needs segtui's own model fit (DuckDB only)"}
+    table = run_cli("segments", str(lake_mapping), "--engine", "spark", "--spark-master", "local[1]", timeout=300)
+    assert table.returncode == 0 and "lake.toml · as of 2026-06-30" in table.stdout, table.stderr
+    assert lake_mapping.read_bytes() == before
+
+
+def test_catalog_mapping_mistakes_are_one_line(spark, lake_mapping, tmp_path):
+    """A table Spark cannot read, an expression that does not work, a required column neither
+    mapped nor found, no orders: each names the mapping entry; ids of integers stay BIGINT."""
+    from segtui.core import spark as engine
+
+    good = lake_mapping.read_text()
+    tables = engine.catalog_tables(spark, lake_mapping)
+    assert engine.id_types(tables) == {"customer_id": "BIGINT", "order_id": "BIGINT", "product_id": "BIGINT"}
+    assert tables["orders"].exprs["customer_id"] == "Cust" and tables["customers"].exprs["customer_id"] == "`customer_id`"
+    cases = [
+        (good.replace("transactions.parquet", "nothing.parquet"), "tables.orders from = .* Spark cannot read it"),
+        (good.replace('customer_id = "Cust"', 'customer_id = "Custt"'),
+         r"tables\.orders\.customer_id = 'Custt' does not work on"),
+        (good.replace('customer_id = "Cust"\n', ""), r"table 'orders' .* has no column customer_id \(it has Cust, "),
+        ("[tables.customers]" + good.split("[tables.customers]")[1].split("[tables.events]")[0], r"no \[tables\.orders\]"),
+    ]
+    for text, message in cases:
+        mapping = tmp_path / "bad.toml"
+        mapping.write_text(text)
+        with pytest.raises(engine.SparkError, match=message):
+            engine.catalog_tables(spark, mapping)

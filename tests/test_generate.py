@@ -248,7 +248,7 @@ def test_late_for_their_rhythm(con):
 
 
 def test_cart_abandoners_left_a_recent_cart_without_ordering(con):
-    rows = per_customer(con, "cart_abandoner", f"""
+    rows = per_customer(con, "cart_abandoner", """
         SELECT (SELECT max(occurred_at) FROM events e WHERE e.customer_id = c.customer_id
                   AND e.type IN ('cart_add', 'checkout_start')),
                (SELECT max(ordered_at) FROM orders o WHERE o.customer_id = c.customer_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 import sqlglot
 from conftest import assert_one_line_error, run_cli
@@ -86,6 +87,38 @@ def test_sql_refuses_clearly(shop):
                           "did you mean 'has_abandoned_cart'")
 
 
+def test_what_a_dialect_lacks_is_refused_not_written_approximately(shop, monkeypatch):
+    """sqlglot knows BigQuery sorts only an ARRAY_AGG: a query needing list_sort is refused for
+    BigQuery, naming the family and its fields, and still written for the others."""
+    import dataclasses
+
+    ws = open_workspace(shop, as_of=date(2026, 6, 30), fields=None, engine="reference", use_cache=False)
+    try:
+        builder = ws.builder
+        with pytest.raises(portable.PortableError, match="cannot be written for bigquery: ARRAY_SORT"):
+            portable.query(builder, "bigquery", where="len(list_sort([orders])) > 0")
+        core = builder.families_for(["orders"])
+        field = next(f for f in builder.available if f.family not in core and f.family != "predictive"
+                     and not builder.file(f.family).is_columns)
+        family, original = field.family, builder.file(field.family)
+        code = "\n".join(line for line in original.sql.splitlines() if not line.lstrip().startswith("--"))
+        changed = dataclasses.replace(original, sql=code.replace("SELECT", "SELECT list_sort([1]) AS _x,", 1))
+        monkeypatch.setitem(builder._files, family, changed)
+        with pytest.raises(portable.PortableError, match=rf"{field.name}.*\({family} features\) cannot be "
+                                                         r"written for bigquery"):
+            portable.query(builder, "bigquery", where=f"{field.name} IS NULL AND orders > 1")
+        assert "ARRAY_SORT" in portable.query(builder, "spark", where=f"{field.name} IS NULL").upper()
+        assert portable.query(builder, "bigquery", where="overdue_ratio > 1")  # other families still write
+    finally:
+        ws.close()
+
+
+def test_a_mapping_file_is_no_duckdb_source(tmp_path):
+    mapping = tmp_path / "lake.toml"
+    mapping.write_text('[tables.orders]\nfrom = "sales.orders"\n')
+    assert_one_line_error(run_cli("count", str(mapping), "--segment", "Lapsed"), 1, "is a mapping file")
+
+
 def test_engine_spark_without_pyspark_says_how_to_install_it(shop, tmp_path):
     """Where PySpark is not installed, `--engine spark` says in one line how to get it."""
     fake = tmp_path / "no_pyspark" / "pyspark"
@@ -97,11 +130,21 @@ def test_engine_spark_without_pyspark_says_how_to_install_it(shop, tmp_path):
     assert_one_line_error(run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "flink"), 2, "--engine")
 
 
-def test_engine_spark_wants_a_folder_of_files(shop):
+def test_engine_spark_wants_a_folder_of_files(shop, tmp_path):
     """A DuckDB file is refused at once, before a Spark session starts (where PySpark is there)."""
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install '.[spark]')")
     result = run_cli("count", str(shop), "--segment", "Lapsed", "--engine", "spark")
     assert_one_line_error(result, 1, "reads a folder of Parquet or CSV files")
+    folder = tmp_path / "mapped"
+    folder.mkdir()
+    con = duckdb.connect(str(shop), read_only=True)
+    con.execute(f"COPY (SELECT customer_id AS cust, * EXCLUDE (customer_id) FROM orders) TO '{folder / 'orders.csv'}'")
+    con.close()
+    (folder / "segtui.toml").write_text('[tables.orders]\ncustomer_id = "cust"\n')
+    result = run_cli("count", str(folder), "--segment", "Lapsed", "--engine", "spark")
+    assert_one_line_error(result, 1, "give a mapping file of Spark tables as the source")
+    missing = run_cli("count", str(tmp_path / "nothing.toml"), "--segment", "Lapsed", "--engine", "spark")
+    assert_one_line_error(missing, 1, "mapping file not found")
 
 
 def test_spark_progress_says_which_stage_and_how_many_tasks():

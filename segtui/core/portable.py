@@ -20,6 +20,7 @@ from collections.abc import Collection
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from segtui.core.features import build
 from segtui.core.features.catalog import _EMPTY_BASES, load_query, render
@@ -150,4 +151,27 @@ def _over_features(builder: build.FeatureBuilder, dialect: str, outer: str, need
     tree = _select(outer).with_("customer_features", as_=features, copy=False)
     if ctes is not None:  # the bases and families first, then the feature table that reads them
         tree.args[key].set("expressions", [*ctes.expressions, *tree.args[key].expressions])
-    return tree.sql(dialect=dialect, pretty=True)
+    try:
+        return write(tree, dialect)
+    except UnsupportedError as error:
+        raise PortableError(_unsupported(builder, dialect, needed, error)) from None
+
+
+def write(tree: exp.Expression, dialect: str) -> str:
+    """``tree`` in ``dialect``; what sqlglot knows the dialect lacks raises UnsupportedError
+    rather than being written approximately."""
+    return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+
+
+def _unsupported(builder: build.FeatureBuilder, dialect: str, needed: set[str], error: UnsupportedError) -> str:
+    """Which of the families behind ``needed`` cannot be written for ``dialect``, in one line."""
+    reason = str(error).strip().splitlines()[0]
+    fields = {f.name: f.family for f in builder.available if f.name in needed}
+    for family in sorted(set(fields.values())):
+        mine = sorted(name for name, owner in fields.items() if owner == family)
+        try:
+            write(feature_select(builder, mine), dialect)
+        except UnsupportedError as own:
+            return (f"{', '.join(mine)} ({family} features) cannot be written for {dialect}: "
+                    f"{str(own).strip().splitlines()[0]}")
+    return f"this query cannot be written for {dialect}: {reason}"

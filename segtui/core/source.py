@@ -357,6 +357,9 @@ def _attach_raw(con: duckdb.DuckDBPyConnection, path: Path, skip=()) -> dict[str
         return raw
     if path.suffix.lower() in FILE_SUFFIXES:
         return {"orders": (_file_relation(con, path), path.name)}
+    if path.suffix.lower() == ".toml":
+        raise SourceError(f"{path} is a mapping file: give the data as the source and this file with --mapping "
+                          f"(or, naming Spark tables, run it with --engine spark)")
     try:
         con.execute(f"ATTACH {quote_str(str(path))} AS src (READ_ONLY)")
     except duckdb.Error as exc:

@@ -492,6 +492,7 @@ def open_workspace(
     fields: Collection[str] | None | object = ALL,
     engine: str = "duckdb",
     discount_rate: float = 0.0,
+    span: DataRange | None = None,
 ) -> Workspace:
     """Open ``source`` as of ``as_of`` and compile every segment; make ``customer_features``
     hold ``fields`` (:data:`ALL`: every available field, as the explorer needs; ``None``:
@@ -505,11 +506,15 @@ def open_workspace(
 
     ``store_later``: leave the copy of fresh builds into the cache (~2 s at a million
     customers) to the caller, as :attr:`Workspace.pending_store`: the answer comes first.
+
+    ``span``: the data's dates when they are known elsewhere (a plan over empty stand-ins of
+    tables that live on Spark, ``core.spark``); the source is then not read for them.
     """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
-        require_usable(shop)  # the sentence `segtui check` ends with (check.diagnose), before any date
-        span = data_range(shop)
+        if span is None:
+            require_usable(shop)  # the sentence `segtui check` ends with (check.diagnose), before any date
+            span = data_range(shop)
         day = resolve_as_of(shop, as_of, span)
         builder = FeatureBuilder(shop.con, day, shop.table_names, shop.present_columns, engine=engine,
                                  settings={"discount_rate": discount_rate})

@@ -150,6 +150,13 @@ def default_as_of(con: duckdb.DuckDBPyConnection, tables: set[str]) -> date | No
 def data_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> tuple[date | None, date | None]:
     """(the first order's date, the last activity's date: the latest order or event), in one
     pass over each table; rows the features ignore are ignored, None where there is none."""
+    sql = data_dates_sql(tables)
+    row = con.execute(sql).fetchone() if sql else None
+    return (row[0], row[1]) if row else (None, None)
+
+
+def data_dates_sql(tables: set[str]) -> str | None:
+    """The query :func:`data_dates` runs (one row: first, last), None without orders or events."""
     parts = []
     if "orders" in tables:
         parts.append("SELECT MIN(ordered_at) AS first_at, MAX(ordered_at) AS latest_at FROM orders "
@@ -157,10 +164,9 @@ def data_dates(con: duckdb.DuckDBPyConnection, tables: set[str]) -> tuple[date |
     if "events" in tables:
         parts.append("SELECT NULL AS first_at, MAX(occurred_at) AS latest_at FROM events WHERE customer_id IS NOT NULL")
     if not parts:
-        return None, None
-    row = con.execute(f"SELECT CAST(MIN(first_at) AS DATE), CAST(MAX(latest_at) AS DATE) "
-                      f"FROM ({' UNION ALL '.join(parts)}) AS dates").fetchone()
-    return (row[0], row[1]) if row else (None, None)
+        return None
+    return (f"SELECT CAST(MIN(first_at) AS DATE), CAST(MAX(latest_at) AS DATE) "
+            f"FROM ({' UNION ALL '.join(parts)}) AS dates")
 
 
 def _id_type(con: duckdb.DuckDBPyConnection) -> str:
