@@ -385,10 +385,15 @@ def count(
     with _workspace(source, as_of, mapping, segments_dir, snapshot, no_cache,
                     every_field=False, discount_rate=discount_rate) as ws:
         label, sql = _selection(ws, where, segment)
-        _require(ws, ws.fields_of(sql))
-        n = count_where(ws.con, sql)
-        total = ws.total()
+        if json_out:  # with the count of all customers: every customer is enumerated
+            _require(ws, ws.fields_of(sql))
+            n, total = count_where(ws.con, sql), ws.total()
+        else:  # the members alone: often one family's table, without the universe
+            progress, update = _progress()
+            with progress:
+                n, total = ws.members(sql, update), 0
         if n == 0 and where is not None:
+            _require(ws, ws.fields_of(sql))
             for hint in ws.case_hints(ws.con, where):  # 'ios' where the data says 'iOS'
                 err.print(f"segtui: {hint}", markup=False)
         _print_count(ws, label, n, total, segment is not None, json_out)

@@ -18,7 +18,9 @@ WITH seen AS (
         UNION ALL
         SELECT customer_id, days_since_first_order FROM feature_core
         UNION ALL
-        SELECT customer_id, date_diff('day', first_day, :as_of) FROM events_first_day WHERE first_day <= :as_of
+        SELECT f.customer_id, date_diff('day', f.first_day, a.as_of)
+        FROM events_first_day AS f CROSS JOIN feature_asof AS a
+        WHERE f.first_day <= a.as_of
     ) AS all_customers
     GROUP BY customer_id
 )

@@ -194,6 +194,10 @@ def _body(query: _Query) -> str:
     return _COMMENT.sub("", query.sql)
 
 
+#: The as-of objects whose every customer is in the universe (universe.sql reads them all).
+_IN_THE_UNIVERSE = {"feature_asof", "orders_asof", "events_asof", "customers_asof"}
+
+
 def family_reads(query: _Query) -> set[str]:
     """The families whose tables a file reads (its ``-- reads:`` and every ``feature_<family>``
     in its SQL; ``feature_asof`` is the as-of base, not a family)."""
@@ -276,13 +280,14 @@ class FeatureBuilder:
     def available_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.available)
 
-    def families_for(self, fields: Collection[str] | None = None) -> list[str]:
+    def families_for(self, fields: Collection[str] | None = None, universe: bool = True) -> list[str]:
         """The families ``fields`` (None: every available field) need, in run order: their
-        own, the universe, and what their files read, transitively. What a family reads is
-        taken over all its candidate files, so that planning never scans the data to choose
-        one (a fallback file that reads less costs at most an unneeded family)."""
+        own, the universe (unless ``universe`` is False), and what their files read,
+        transitively. What a family reads is taken over all its candidate files, so that
+        planning never scans the data to choose one (a fallback file that reads less costs at
+        most an unneeded family)."""
         names = set(self.available_names) if fields is None else set(fields) & set(self.available_names)
-        wanted = {"universe"} | {f.family for f in self.available if f.name in names}
+        wanted = ({"universe"} if universe else set()) | {f.family for f in self.available if f.name in names}
         todo = list(wanted)
         while todo:
             family = todo.pop()
@@ -322,8 +327,35 @@ class FeatureBuilder:
 
     # -- making ----------------------------------------------------------------------------
 
+    def lone_family(self, fields: Collection[str]) -> str | None:
+        """The one family ``fields`` come from when it has a table of its own, reads no other
+        family and only as-of data whose customers are all in the universe (``core``: the
+        buyers): its table then has a row for every customer of the universe whose value of
+        one of those fields is not its fill value. None otherwise."""
+        needed = self.families_for(fields, universe=False)
+        if len(needed) != 1 or needed[0] == "universe":
+            return None
+        query = self.file(needed[0])
+        if query.is_columns or family_reads(query) or not base_reads(query) <= _IN_THE_UNIVERSE:
+            return None
+        return needed[0]
+
+    def absent_row(self, fields: Collection[str]) -> str:
+        """A one-row SELECT of ``fields`` as ``customer_features`` has them for a customer no
+        family has a row for: each at its fill value (0 orders), else NULL."""
+        chosen = [f for f in self.available if f.name in set(fields)]
+        return "SELECT " + ", ".join(f"CAST({f.fill or 'NULL'} AS {f.type}) AS {f.name}" for f in chosen)
+
+    def family_rows(self, family: str, fields: Collection[str]) -> str:
+        """A SELECT of ``customer_id`` and ``fields`` over the ready table of ``family`` alone,
+        valued as ``customer_features`` values them (:func:`_final_sql`): filled and cast."""
+        chosen = [f for f in self.available if f.name in set(fields)]
+        columns = [f"CAST({f.name if f.fill is None else f'COALESCE({f.name}, {f.fill})'} AS {f.type}) AS {f.name}"
+                   for f in chosen]
+        return f"SELECT customer_id, {', '.join(columns)} FROM {self.file(family).table}"
+
     def ensure(self, fields: Collection[str] | None = None, progress: Progress | None = None, *,
-               keep_bases: bool = False) -> list[str]:
+               keep_bases: bool = False, universe: bool = True) -> list[str]:
         """Make every family ``fields`` need that is not ready yet; return the families needed.
 
         Progress moves by the measured cost of each step (``_STEP_SECONDS``). The build's
@@ -335,7 +367,7 @@ class FeatureBuilder:
         report = progress or (lambda message, fraction: None)
         restore = _bound_memory(self.con)
         try:
-            needed = self.families_for(fields)
+            needed = self.families_for(fields, universe)
             todo = [f for f in needed if f not in self.ready]
             if self.cache is not None:
                 for family in list(todo):
