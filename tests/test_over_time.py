@@ -224,8 +224,12 @@ def test_trend_equals_count_as_of_at_every_date(generated, segment):
         assert (point.count, point.total) == expected, point
 
 
-def test_trend_of_a_filter_over_several_families_equals_count(generated):
-    expr = "orders >= 1 AND visits_30d >= 1 OR discount_share > 0.3"
+@pytest.mark.parametrize("expr", [
+    "orders >= 1 AND visits_30d >= 1 OR discount_share > 0.3",  # several families: the universe per date
+    "orders >= 2 AND days_since_last_order > 60",  # the core alone, all customers counted in one pass
+    "orders = 0",  # the core, but met by customers without orders: the universe per date
+])
+def test_trend_of_a_filter_equals_count(generated, expr):
     ws = open_workspace(generated, fields=None)
     try:
         dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")

@@ -299,6 +299,11 @@ class Workspace:
             self._store_fresh_families()
         return count_where(self.con, sql, table=f"({self.builder.family_rows(family, fields)}) AS members")
 
+    def needs_universe(self, sql: str) -> bool:
+        """Whether :meth:`members` of compiled filter SQL must enumerate every customer."""
+        fields = self.fields_of(sql)
+        return self.builder.lone_family(fields) is None or self._absent_match(sql, fields)
+
     def _absent_match(self, sql: str, fields: Collection[str]) -> bool:
         """Whether a customer no family has a row for (every field at its fill) matches."""
         return bool(count_where(self.con, sql, table=f"({self.builder.absent_row(fields)}) AS absent"))
