@@ -477,12 +477,14 @@ def _cache_dir(folder: Path):
 
 def w_history(args) -> dict:
     """The explorer's background count of every segment at the last 12 month ends
-    (timeline.history on a workspace of its own), with an empty feature cache (each date built
-    and stored) and again with it filled (the next open)."""
+    (timeline.history on a workspace of its own) after the explorer's own build is stored, as
+    on a first open (each earlier date built, its counts stored), and again (the next open:
+    the stored counts, the second-to-last date built)."""
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
 
     with _cache_dir(Path(tempfile.mkdtemp(prefix="history-", dir=os.environ["SEGTUI_CACHE_DIR"]))):
+        open_workspace(args.shop).close()  # the explorer's build at the last date, stored
         ws = open_workspace(args.shop, fields=None)
         dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
 
@@ -571,21 +573,27 @@ def w_over_time(args) -> dict:
             subprocess.run([sys.executable, "-m", "segtui.cli", "count", args.shop, "--where", CORE_QUESTION,
                             "--as-of", str(day), "--no-cache"], capture_output=True, check=True)
 
-    def transitions() -> None:
+    def transitions(use_cache: bool = True) -> None:
         with fresh():
-            here = open_workspace(args.shop, fields=None)
+            here = open_workspace(args.shop, fields=None, use_cache=use_cache)
             timeline.transitions(here, "RFM", dates[0], dates[-1])
             here.close()
 
-    def one_build() -> None:
+    def one_build(use_cache: bool = True) -> None:
+        """The RFM families at the last date, stored into the cache as every command stores
+        a fresh build (after its answer), as the transitions store both dates'."""
         with fresh():
-            here = open_workspace(args.shop, fields=None)
+            here = open_workspace(args.shop, fields=None, use_cache=use_cache)
             segments = [c for c in here.catalog.usable if c.segment.group == "RFM"]
             here.require(set().union(*(here.fields_of(str(c.sql)) for c in segments)))
+            if here.pending_store is not None:
+                here.pending_store(here.con)
             here.close()
 
     return {"times": timed(trend, args.runs), "baseline": timed(counts, 1), "dates": len(dates),
-            "transitions": timed(transitions, args.runs), "one_build": timed(one_build, args.runs)}
+            "transitions": timed(transitions, args.runs), "one_build": timed(one_build, args.runs),
+            "transitions_no_cache": timed(lambda: transitions(False), args.runs),
+            "one_build_no_cache": timed(lambda: one_build(False), args.runs)}
 
 
 WORKERS = {"cli_count": w_cli_count, "build": w_build, "build_core": w_build_core, "pandas": w_pandas, "reopen": w_reopen,
@@ -782,7 +790,10 @@ def measure(args) -> int:
                     TARGETS["trend_big"], base_label="separate `count --as-of --no-cache` runs"))
     rows.append(row("transitions of the RFM group between two dates, empty cache", {"times": o.get("transitions"),
                     "baseline": o.get("one_build")}, TARGETS["transitions_ratio"],
-                    base_label="one build of the RFM segments' families"))
+                    base_label="one build of the RFM segments' families, stored"))
+    rows.append(row("transitions of the RFM group between two dates, --no-cache",
+                    {"times": o.get("transitions_no_cache"), "baseline": o.get("one_build_no_cache")}, None,
+                    base_label="one build of the RFM segments' families, --no-cache"))
     say("every segment at the last 12 month ends (the explorer's sparklines), demo shop…")
     raw["history"] = work("history", sample_data_dir())
     rows.append(row("every segment at 12 month ends, demo shop, empty cache (sparklines after the first counts)",

@@ -909,6 +909,8 @@ def _entry_holds(meta: dict) -> str:
     """What a cache entry holds, as `cache info` says it: a family's name, or the joined table."""
     if meta.get("kind") == "family":
         return f"family {meta.get('family')}"
+    if meta.get("kind") == "answers":
+        return f"{len(meta.get('counts') or {})} counts"
     return "all features joined" if meta.get("kind") == "features" else "unknown (older segtui)"
 
 

@@ -143,6 +143,30 @@ def test_members_alone_skip_the_universe_when_a_customer_without_rows_cannot_mat
         full.close()
 
 
+def test_the_segment_history_stores_counts_not_families(shop, builds):
+    """The explorer's background history writes no family entries (every family at 12 dates
+    would push out what the next open reads) but each date's counts; the next run reads those
+    and builds only the last two dates, whose members it compares, with the same result."""
+    from segtui.core import timeline
+
+    def run():
+        ws = open_workspace(shop, fields=None)
+        try:
+            dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
+            return dates, list(timeline.history(ws, dates))[-1]
+        finally:
+            ws.close()
+
+    dates, first = run()
+    assert len(dates) == 3 and {day for day, _ in builds} == set(dates)
+    kinds = [e.meta["kind"] for e in cache.entries()]
+    assert kinds == ["answers"] * 3 and all(e.complete for e in cache.entries())
+    builds.clear()
+    _, second = run()
+    assert {day for day, _ in builds} == set(dates[-2:])
+    assert second == first and first.counts["Abandoned cart"] == (0, 1, 1)
+
+
 def test_a_cached_feature_table_answers_any_question(shop, builds):
     open_workspace(shop).close()
     builds.clear()

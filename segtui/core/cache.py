@@ -11,7 +11,10 @@ Decisions:
 - One entry per **family** (``feature_core``, ``feature_events``...: the table its SQL file
   makes) and one per **assembled feature table** (the join of the families that the explorer,
   ``segments`` and a full export read; re-joining a million rows costs ~2 s, reading an entry
-  milliseconds). A question that needs a few families reads just theirs.
+  milliseconds). A question that needs a few families reads just theirs. And **answers**: a
+  JSON sidecar alone holding counts at one date (compiled filter SQL -> members), keyed by the
+  keys of the families they were counted over; the explorer's background history of every
+  segment at 12 dates keeps these, a few KB, instead of every family at every date.
 - A family's key is a sha256 over the source's fingerprint (size and mtime of the file, its
   DuckDB WAL, or each table file of a folder, plus the path; the mapping file's content; the
   schema of the contract views), the as-of date and the family's *definition*: the text of
@@ -214,6 +217,53 @@ class FeatureCache:
         meta = {"kind": "family", "family": family, "source": str(self.shop.path), "as_of": self.as_of.isoformat()}
         return _write(con, key, table, f"SELECT * FROM {table}", meta)
 
+    # -- answers -------------------------------------------------------------------------------
+
+    def answers_key(self, builder: FeatureBuilder, fields: Collection[str]) -> str:
+        families = builder.families_for(fields)
+        return _digest("answers", self.source, self.as_of.isoformat(),
+                       {family: self.family_key(builder, family) for family in families})[:40]
+
+    def load_answers(self, builder: FeatureBuilder, fields: Collection[str]) -> dict[str, int] | None:
+        """The counts stored at this date over ``fields``' families (compiled filter SQL ->
+        members, ``""`` -> all customers); None on a miss. Reading touches the entry."""
+        key = self.answers_key(builder, fields)
+        _, sidecar = _paths(key)
+        try:
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+            counts = meta["counts"]
+            if meta.get("key") != key or meta.get("kind") != "answers" or not isinstance(counts, dict):
+                return None
+            os.utime(sidecar)
+        except (OSError, ValueError, KeyError):
+            return None
+        return {str(sql): int(n) for sql, n in counts.items()}
+
+    def store_answers(self, builder: FeatureBuilder, fields: Collection[str], counts: dict[str, int]) -> None:
+        """Keep ``counts`` (as :meth:`load_answers` returns them) for the next run: a few KB
+        where the families behind them would be hundreds of MB at a million customers. Best
+        effort, as every write here."""
+        key = self.answers_key(builder, fields)
+        folder = features_cache_dir()
+        _, sidecar = _paths(key, folder)
+        meta = {"key": key, "kind": "answers", "source": str(self.shop.path), "as_of": self.as_of.isoformat(),
+                "counts": counts, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        tmp = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
+            tmp = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(meta, fh)
+            os.replace(tmp, sidecar)
+            tmp = None
+        except OSError:
+            return
+        finally:
+            if tmp is not None:
+                _remove(tmp)
+        evict(max_bytes(), keep=key)
+
     # -- assembled feature tables ----------------------------------------------------------------
 
     def load_features(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder,
@@ -350,7 +400,8 @@ class CacheEntry:
 
     @property
     def complete(self) -> bool:
-        return any(p.suffix == SUFFIX for p in self.files) and any(p.suffix == SIDECAR for p in self.files)
+        sidecar = any(p.suffix == SIDECAR for p in self.files)
+        return sidecar and (self.meta.get("kind") == "answers" or any(p.suffix == SUFFIX for p in self.files))
 
 
 def entries(folder: Path | None = None) -> list[CacheEntry]:

@@ -365,7 +365,7 @@ class FeatureBuilder:
         million customers, is shared by three families) and calls :meth:`drop_bases` at its end.
         """
         report = progress or (lambda message, fraction: None)
-        restore = _bound_memory(self.con)
+        restore = bound_memory(self.con)
         try:
             needed = self.families_for(fields, universe)
             todo = [f for f in needed if f not in self.ready]
@@ -609,14 +609,14 @@ def build_features(
     return feature_set
 
 
-def _bound_memory(con: duckdb.DuckDBPyConnection) -> Callable[[], None]:
-    """Lower the connection's memory limit to BUILD_MEMORY_LIMIT for the build (never raise
-    it); return what puts it back. The spill folder is the connection's own, set once where it
-    is opened (``segtui.core.source.spill_directory``), never beside the user's data."""
+def bound_memory(con: duckdb.DuckDBPyConnection, bound: str = BUILD_MEMORY_LIMIT) -> Callable[[], None]:
+    """Lower the connection's memory limit to ``bound`` (never raise it); return what puts it
+    back. The spill folder is the connection's own, set once where it is opened
+    (``segtui.core.source.spill_directory``), never beside the user's data."""
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     try:
-        if _bytes(limit) > _bytes(BUILD_MEMORY_LIMIT):
-            con.execute(f"SET memory_limit = '{BUILD_MEMORY_LIMIT}'")
+        if _bytes(limit) > _bytes(bound):
+            con.execute(f"SET memory_limit = '{bound}'")
     except duckdb.Error:
         pass
 
