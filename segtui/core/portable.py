@@ -159,8 +159,25 @@ def _over_features(builder: build.FeatureBuilder, dialect: str, outer: str, need
 
 def write(tree: exp.Expression, dialect: str) -> str:
     """``tree`` in ``dialect``; what sqlglot knows the dialect lacks raises UnsupportedError
-    rather than being written approximately."""
+    rather than being written approximately. The rewrites of :data:`_REWRITES` come first."""
+    for rewrite in _REWRITES.get(dialect, ()):
+        tree = tree.transform(rewrite, copy=False)
     return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+
+
+def _round_numeric(node: exp.Expression) -> exp.Expression:
+    """Postgres rounds to a number of places only a NUMERIC: ROUND(CAST(x AS NUMERIC), n),
+    back to a double."""
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None and not node.meta.get("numeric"):
+        node.set("this", exp.cast(node.this, "DECIMAL"))
+        node.meta["numeric"] = True
+        return exp.cast(node, "DOUBLE")
+    return node
+
+
+#: What sqlglot writes for a dialect that the dialect's engine refuses, found by running every
+#: feature there (tests/test_portable.py), rewritten on the syntax tree before writing.
+_REWRITES = {"postgres": (_round_numeric,)}
 
 
 def _unsupported(builder: build.FeatureBuilder, dialect: str, needed: set[str], error: UnsupportedError) -> str:
