@@ -298,16 +298,26 @@ def test_history_of_every_segment_is_the_trend_and_diff_of_each(generated):
         ws.close()
 
 
-def test_history_builds_within_a_smaller_memory_bound(hand_ws):
+def test_history_builds_within_a_smaller_memory_bound_on_one_thread(hand_ws):
     """The history runs beside the workspace on screen: its builds hold at most 1 GB (they
-    spill beyond it), and the connection gets its own limit back after."""
+    spill beyond it) and use one thread, and the connection gets its own settings back after."""
     def limit() -> str:
         return hand_ws.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
 
-    before, seen = limit(), set()
+    def threads() -> int:
+        return int(hand_ws.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+    original = threads()
+    hand_ws.con.execute("SET threads = 2")
+    before, seen, seen_threads = limit(), set(), set()
     dates = timeline.trend_dates(hand_ws.data_range, None, None, "month")[0]
-    for _ in timeline.history(hand_ws, dates, lambda step, fraction: seen.add(limit())):
-        pass
+    try:
+        for _ in timeline.history(hand_ws, dates, lambda step, fraction: (seen.add(limit()),
+                                                                          seen_threads.add(threads()))):
+            pass
+        assert seen_threads == {1} and threads() == 2
+    finally:
+        hand_ws.con.execute(f"SET threads = {original}")
     assert seen and all(v.endswith(" MiB") and float(v.split()[0]) <= 953.7 for v in seen), seen  # 1 GB
     after = limit()  # put back (as DuckDB prints it: '18.8 GiB' comes back as '18.7 GiB')
     assert after.split()[1] == before.split()[1] == "GiB" and abs(float(after.split()[0]) - float(before.split()[0])) < 0.2
