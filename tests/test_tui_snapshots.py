@@ -122,6 +122,7 @@ async def _rfm_transitions(pilot) -> None:
     segments = pilot.app.query_one("SegmentList")
     while segments.highlighted_segment.segment.group != "RFM":
         await pilot.press("down")
+    await settle(pilot)  # the highlighted segment's members are in (and laid out) before the view covers them
     await pilot.press("t")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, TransitionsScreen) and pilot.app.screen.result is not None,
                    timeout=120)
