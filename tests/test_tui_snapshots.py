@@ -120,9 +120,11 @@ async def _rfm_transitions(pilot) -> None:
 
     await wait_ready(pilot)
     segments = pilot.app.query_one("SegmentList")
-    while segments.highlighted_segment.segment.group != "RFM":
+    # RFM: Champions, whose members' rfm_segment ("Champions") is narrower than its header: the
+    # table behind the view has the same columns whenever its rows arrive
+    while segments.highlighted_segment.segment.name != "RFM: Champions":
         await pilot.press("down")
-    await settle(pilot)  # the highlighted segment's members are in (and laid out) before the view covers them
+    await settle(pilot)
     await pilot.press("t")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, TransitionsScreen) and pilot.app.screen.result is not None,
                    timeout=120)
