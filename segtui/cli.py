@@ -901,8 +901,9 @@ def cache_info(json_out: JsonOpt = False) -> None:
     out.print(f"{summary['folder']}: {len(rows)} entries, {summary['bytes'] / 1e6:,.1f} MB "
               f"(bound {summary['max_bytes'] / 1e6:,.0f} MB)", markup=False)
     for r in rows:
+        size = " " * 15 if r["rows"] is None else f"{r['rows']:>10,} rows"  # counts hold no rows
         out.print(f"  {r['key'][:12]}  {r['bytes'] / 1e6:8.1f} MB  as of {r['as_of']}  {r['holds']:<24} "
-                  f"{r['rows'] or 0:>10,} rows  {r['source']}", markup=False)
+                  f"{size}  {r['source']}", markup=False)
 
 
 def _entry_holds(meta: dict) -> str:

@@ -167,6 +167,18 @@ def test_the_segment_history_stores_counts_not_families(shop, builds):
     assert second == first and first.counts["Abandoned cart"] == (0, 1, 1)
 
 
+def test_cache_info_says_what_a_counts_entry_holds(shop, capsys):
+    from segtui.core import timeline
+
+    ws = open_workspace(shop, fields=None)
+    try:
+        list(timeline.history(ws, timeline.trend_dates(ws.data_range, None, None, "month")[0]))
+    finally:
+        ws.close()
+    code, out, _ = cli(capsys, "cache", "info")
+    assert code == 0 and out.count(" counts ") == 3 and " rows " not in out, out
+
+
 def test_a_cached_feature_table_answers_any_question(shop, builds):
     open_workspace(shop).close()
     builds.clear()
