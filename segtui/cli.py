@@ -192,8 +192,8 @@ def _on_spark(source: Path, as_of: Optional[str], mapping: Optional[Path], segme
     catalog = engine.is_mapping(path)
     if catalog and mapping is not None:
         raise typer.BadParameter("the source is the mapping file already", param_hint="--mapping")
-    if catalog and not path.is_file():
-        raise engine.SparkError(f"mapping file not found: {path}")
+    if catalog:
+        engine.read_catalog_mapping(path)  # its mistakes before Spark takes seconds to start
     with ExitStack() as stack:
         if not catalog:
             engine.require_folder(path)  # before Spark takes seconds to start

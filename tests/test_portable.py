@@ -145,6 +145,12 @@ def test_engine_spark_wants_a_folder_of_files(shop, tmp_path):
     assert_one_line_error(result, 1, "give a mapping file of Spark tables as the source")
     missing = run_cli("count", str(tmp_path / "nothing.toml"), "--segment", "Lapsed", "--engine", "spark")
     assert_one_line_error(missing, 1, "mapping file not found")
+    # a mapping file's own mistakes are told before Spark starts (no session: this takes a second)
+    for text, words in [("[tables.orders\n", "not valid TOML"), ('[tables.order]\nfrom = "x"\n', "unknown table"),
+                        ('[tables.customers]\nfrom = "crm.customers"\n', "no [tables.orders]")]:
+        bad = tmp_path / "lake.toml"
+        bad.write_text(text)
+        assert_one_line_error(run_cli("count", str(bad), "--segment", "Lapsed", "--engine", "spark"), 1, words)
 
 
 def test_spark_progress_says_which_stage_and_how_many_tasks():

@@ -161,16 +161,27 @@ def is_mapping(source: Path) -> bool:
     return source.suffix.lower() == ".toml"
 
 
-def catalog_tables(spark, mapping: Path) -> dict[str, CatalogTable]:
-    """Each table the mapping file names, checked on ``spark``: the table reads, every
-    required column is mapped or found by name (as ``core.source`` finds them), every
-    expression works. A problem is one line naming the mapping entry."""
-    from segtui.core.source import CONTRACT, REQUIRED, _matching_column, _read_mapping
+def read_catalog_mapping(mapping: Path) -> dict[str, dict[str, str]]:
+    """The tables of a mapping file of Spark tables, refused in one line when it is no such
+    file, not TOML, names an unknown table or column, or has no orders (before Spark starts)."""
+    from segtui.core.source import _read_mapping
 
+    if not mapping.is_file():
+        raise SparkError(f"mapping file not found: {mapping}")
     spec = _read_mapping(mapping)
     if "orders" not in spec:
         raise SparkError(f"{mapping.name}: no [tables.orders]; name the Spark table of the orders: "
                          f"[tables.orders] from = \"db.orders\"")
+    return spec
+
+
+def catalog_tables(spark, mapping: Path) -> dict[str, CatalogTable]:
+    """Each table the mapping file names, checked on ``spark``: the table reads, every
+    required column is mapped or found by name (as ``core.source`` finds them), every
+    expression works. A problem is one line naming the mapping entry."""
+    from segtui.core.source import CONTRACT, REQUIRED, _matching_column
+
+    spec = read_catalog_mapping(mapping)
     tables: dict[str, CatalogTable] = {}
     for name, entries in spec.items():
         entries = dict(entries)
