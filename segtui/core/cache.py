@@ -246,15 +246,11 @@ class FeatureCache:
         key = self.answers_key(builder, fields)
         folder = features_cache_dir()
         _, sidecar = _paths(key, folder)
-        meta = {"key": key, "kind": "answers", "source": str(self.shop.path), "as_of": self.as_of.isoformat(),
-                "counts": counts, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        meta = {"kind": "answers", "source": str(self.shop.path), "as_of": self.as_of.isoformat(), "counts": counts}
         tmp = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
-            tmp = Path(name)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(meta, fh)
+            tmp = _sidecar_tmp(folder, key, meta)
             os.replace(tmp, sidecar)
             tmp = None
         except OSError:
@@ -357,11 +353,7 @@ def _write(con: duckdb.DuckDBPyConnection, key: str, table: str, select: str, me
             rows = con.execute(f"SELECT count(*) FROM {writer}.{table}").fetchone()[0]
         finally:
             con.execute(f"DETACH {writer}")
-        meta = {"key": key, **meta, "rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(meta, fh)
-        tmp_meta = Path(name)
+        tmp_meta = _sidecar_tmp(folder, key, {**meta, "rows": rows})
         os.replace(tmp_table, table_file)
         tmp_table = None
         os.replace(tmp_meta, sidecar)
@@ -374,6 +366,19 @@ def _write(con: duckdb.DuckDBPyConnection, key: str, table: str, select: str, me
                 _remove(path, path.with_name(path.name + ".wal"))
     evict(max_bytes(), keep=key)
     return table_file
+
+
+def _sidecar_tmp(folder: Path, key: str, meta: dict) -> Path:
+    """The sidecar of entry ``key`` (``meta``, its key and the time) in a temp file of
+    ``folder``, for the caller to rename into place."""
+    fd, name = tempfile.mkstemp(prefix=f".{key}.", suffix=SIDECAR + ".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, **meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}, fh)
+    except BaseException:
+        _remove(Path(name))
+        raise
+    return Path(name)
 
 
 def _remove(*paths: Path) -> None:

@@ -176,7 +176,7 @@ def _round_numeric(node: exp.Expression) -> exp.Expression:
 
 
 #: What sqlglot writes for a dialect that the dialect's engine refuses, found by running every
-#: feature there (tests/test_portable.py), rewritten on the syntax tree before writing.
+#: feature there (tests/test_postgres.py), rewritten on the syntax tree before writing.
 _REWRITES = {"postgres": (_round_numeric,)}
 
 

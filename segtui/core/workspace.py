@@ -290,8 +290,8 @@ class Workspace:
         members: the universe (its pass over the events, ~1 s at a million customers) is not
         made."""
         fields = self.fields_of(sql)
-        family = None if self._holds(fields) else self.builder.lone_family(fields)
-        if family is None or self._absent_match(sql, fields):
+        family = None if self._holds(fields) else self._members_family(sql, fields)
+        if family is None:
             self.require(fields, progress)
             return count_where(self.con, sql)
         with self._lock:
@@ -301,12 +301,16 @@ class Workspace:
 
     def needs_universe(self, sql: str) -> bool:
         """Whether :meth:`members` of compiled filter SQL must enumerate every customer."""
-        fields = self.fields_of(sql)
-        return self.builder.lone_family(fields) is None or self._absent_match(sql, fields)
+        return self._members_family(sql, self.fields_of(sql)) is None
 
-    def _absent_match(self, sql: str, fields: Collection[str]) -> bool:
-        """Whether a customer no family has a row for (every field at its fill) matches."""
-        return bool(count_where(self.con, sql, table=f"({self.builder.absent_row(fields)}) AS absent"))
+    def _members_family(self, sql: str, fields: Collection[str]) -> str | None:
+        """The one family whose table holds every member of ``sql`` (whose ``fields`` it
+        reads), or None: its fields come from another or several, or a customer that family
+        has no row for (every field at its fill) matches."""
+        family = self.builder.lone_family(fields)
+        if family is None or count_where(self.con, sql, table=f"({self.builder.absent_row(fields)}) AS absent"):
+            return None
+        return family
 
     def column_types(self, cursor) -> dict[str, str]:
         return answers.column_types(cursor)

@@ -343,16 +343,15 @@ class FeatureBuilder:
     def absent_row(self, fields: Collection[str]) -> str:
         """A one-row SELECT of ``fields`` as ``customer_features`` has them for a customer no
         family has a row for: each at its fill value (0 orders), else NULL."""
-        chosen = [f for f in self.available if f.name in set(fields)]
-        return "SELECT " + ", ".join(f"CAST({f.fill or 'NULL'} AS {f.type}) AS {f.name}" for f in chosen)
+        wanted = set(fields)
+        return "SELECT " + ", ".join(_valued(f, "NULL") for f in self.available if f.name in wanted)
 
     def family_rows(self, family: str, fields: Collection[str]) -> str:
         """A SELECT of ``customer_id`` and ``fields`` over the ready table of ``family`` alone,
         valued as ``customer_features`` values them (:func:`_final_sql`): filled and cast."""
-        chosen = [f for f in self.available if f.name in set(fields)]
-        columns = [f"CAST({f.name if f.fill is None else f'COALESCE({f.name}, {f.fill})'} AS {f.type}) AS {f.name}"
-                   for f in chosen]
-        return f"SELECT customer_id, {', '.join(columns)} FROM {self.file(family).table}"
+        wanted = set(fields)
+        columns = ", ".join(_valued(f, f.name) for f in self.available if f.name in wanted)
+        return f"SELECT customer_id, {columns} FROM {self.file(family).table}"
 
     def ensure(self, fields: Collection[str] | None = None, progress: Progress | None = None, *,
                keep_bases: bool = False, universe: bool = True) -> list[str]:
@@ -638,6 +637,13 @@ def _bytes(size: str) -> float:
     return float(number) * (1024 if binary else 1000) ** " KMGT".index(unit or " ")
 
 
+def _valued(f: Field, column: str) -> str:
+    """``column`` as the feature table's column ``f``: filled where a family has no row for
+    the customer (0 orders, FALSE abandoned cart) and cast to its catalogue type."""
+    value = column if f.fill is None else f"COALESCE({column}, {f.fill})"
+    return f"CAST({value} AS {f.type}) AS {f.name}"
+
+
 def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: date,
                values: Mapping[str, list[str]], view: bool = False) -> str:
     """The one CREATE TABLE that joins the families' tables to the universe and computes the
@@ -660,10 +666,7 @@ def _final_sql(available: tuple[Field, ...], files: dict[str, _Query], as_of: da
     joins = ["CROSS JOIN feature_asof"]
     joins += [f"LEFT JOIN {query.table} ON {query.table}.customer_id = {spine}.customer_id"
               for family, query in files.items() if family in joined and family != "universe"]
-    outer = ["customer_id"]
-    for f in available:
-        value = f.name if f.fill is None else f"COALESCE({f.name}, {f.fill})"
-        outer.append(f"CAST({value} AS {f.type}) AS {f.name}")
+    outer = ["customer_id", *(_valued(f, f.name) for f in available)]
     kind = "VIEW" if view else "TABLE"
     return (
         f"CREATE OR REPLACE {kind} {FEATURE_TABLE} AS\nSELECT\n    "
