@@ -12,7 +12,7 @@ import json
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Optional
@@ -917,10 +917,13 @@ def _entry_holds(meta: dict) -> str:
 
 @cache_app.command("clear")
 def cache_clear() -> None:
-    """Delete every cached feature table."""
+    """Delete every cached feature table (and the compiled filters kept beside them)."""
     from segtui.core import cache
+    from segtui.core.filter_memo import memo_path
 
     n, size = cache.clear()
+    with suppress(OSError):
+        memo_path().unlink(missing_ok=True)
     err.print(f"removed {n} cache entries ({size / 1e6:,.1f} MB) from {cache.features_cache_dir()}", markup=False)
 
 

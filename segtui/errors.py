@@ -35,6 +35,18 @@ class FilterError(SegtuiError):
         self.suggestion = suggestion
 
 
+class FieldUnavailable(FilterError):
+    """A filter names a field (or segment) this shop cannot provide; ``reason`` says why.
+
+    A subclass, not a new family: callers that only show the line treat it as any FilterError,
+    and the segment catalog catches it to list a segment as unavailable rather than broken.
+    """
+
+    def __init__(self, message: str, reason: str, position: int | None = None):
+        super().__init__(message, position)
+        self.reason = reason
+
+
 class SegmentError(SegtuiError):
     """A segment file is broken or a segment name is unknown."""
 

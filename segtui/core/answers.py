@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from segtui.core.features import FEATURE_TABLE
-from segtui.core.filters import text_comparisons
 from segtui.core.source import quote_ident, quote_str
 
 #: Distribution name -> (column, how many values to keep: None = all, in value order).
@@ -180,6 +179,8 @@ def case_hints(cursor, expr: str, columns: Mapping[str, str], table: str = FEATU
     """For a filter that matched no one: each ``text_field = 'value'`` (or ``IN (...)``) whose
     value no customer has as written but some have in another case, one line saying so
     ("no customer has main_os 'ios'; 1,234 have 'iOS'"). Empty when there is nothing to say."""
+    from segtui.core.filters import text_comparisons  # sqlglot: only for a count of 0
+
     hints = []
     for column, value in text_comparisons(expr):
         if columns.get(column) != "VARCHAR":

@@ -29,7 +29,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from segtui.errors import FilterError, SegtuiError
+from segtui.errors import FieldUnavailable, FilterError, SegtuiError
 
 __all__ = [
     "FUNCTIONS",
@@ -142,18 +142,6 @@ _STATEMENT_TOKENS = {
 }  # fmt: skip
 
 _TABLE_FUNCTION = re.compile(r"^(read_|parquet_|sniff_|glob$|query$|query_table$|range$|generate_series$)")
-
-
-class FieldUnavailable(FilterError):
-    """A filter names a field (or segment) this shop cannot provide; ``reason`` says why.
-
-    A subclass, not a new family: callers that only show the line treat it as any FilterError,
-    and the segment catalog catches it to list a segment as unavailable rather than broken.
-    """
-
-    def __init__(self, message: str, reason: str, position: int | None = None):
-        super().__init__(message, position)
-        self.reason = reason
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,11 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import sqlglot
-from sqlglot.tokens import TokenType
 
-from segtui.core.filters import DIALECT, FieldUnavailable, compile_filter
-from segtui.errors import FilterError, SegmentError
+from segtui.core.filter_memo import FilterMemo
+from segtui.errors import FieldUnavailable, FilterError, SegmentError
 
 __all__ = [
     "GROUP_ORDER",
@@ -118,6 +116,13 @@ def _title_from_stem(stem: str) -> str:
 
 
 def _drop_comment_lines(body: str) -> str:
+    if not any(line.lstrip().startswith("--") for line in body.split("\n")):
+        return body  # nothing to drop: no tokenizer (nor sqlglot's import) needed
+    import sqlglot
+    from sqlglot.tokens import TokenType
+
+    from segtui.core.filters import DIALECT
+
     try:
         tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(body)
         strings = [(t.start, t.end) for t in tokens if t.token_type in (TokenType.STRING, TokenType.IDENTIFIER)]
@@ -237,8 +242,10 @@ class SegmentCatalog:
         columns: Mapping[str, str],
         unavailable: Mapping[str, str] = {},  # noqa: B006 - read only
         tables: Iterable[str] = (),
+        memo: FilterMemo | None = None,
     ):
         self.segments = list(segments)
+        self.memo = memo if memo is not None else FilterMemo()
         self.columns = dict(columns)
         self.unavailable = dict(unavailable)
         self.tables = {table.lower() for table in tables}
@@ -261,7 +268,7 @@ class SegmentCatalog:
 
     def compile(self, expr: str) -> str:
         """Compile a user filter against this shop, with ``in_segment`` support."""
-        return compile_filter(expr, self.columns, self.unavailable, self.resolve)
+        return self.memo.compile(expr, self.columns, self.unavailable, self.resolve)
 
     @property
     def usable(self) -> list[CompiledSegment]:
@@ -278,7 +285,7 @@ class SegmentCatalog:
             result = CompiledSegment(segment, available=False, reason="needs " + ", ".join(missing))
         else:
             try:
-                sql = compile_filter(
+                sql = self.memo.compile(
                     segment.where, self.columns, self.unavailable, lambda name: self._resolve(name, [*stack, key])
                 )
                 result = CompiledSegment(segment, sql=sql)

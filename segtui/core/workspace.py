@@ -12,7 +12,6 @@ CLI's single thread).
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from segtui.core.check import require_usable
 from segtui.core.export import Contacts, export_members, pick_columns
 from segtui.core.features import FeatureSet, data_dates, render
 from segtui.core.features.build import FeatureBuilder, _drop_feature_table
-from segtui.core.filters import referenced_columns
+from segtui.core.filter_memo import FilterMemo, memo_path
 from segtui.core.segments import (
     CompiledSegment,
     SegmentCatalog,
@@ -52,14 +51,6 @@ JOIN_SECONDS = 2.3
 
 #: ``open_workspace(fields=ALL)``: every available field (the default).
 ALL = object()
-
-
-@functools.lru_cache(maxsize=512)
-def _referenced(sql: str) -> frozenset[str]:
-    """The names compiled SQL reads, parsed once per text: every count and member page asks
-    (a sqlglot parse each time, on the explorer's keystroke and paging paths), and each build
-    stage asks again for every segment."""
-    return frozenset(referenced_columns(sql))
 
 
 @dataclass
@@ -257,7 +248,7 @@ class Workspace:
 
     def fields_of(self, sql: str) -> set[str]:
         """The fields compiled filter SQL reads (``in_segment`` already inlined)."""
-        return _referenced(sql) & set(self.builder.available_names)
+        return self.catalog.memo.referenced(sql) & set(self.builder.available_names)
 
     def total(self) -> int:
         self.require(set())
@@ -450,9 +441,10 @@ class Workspace:
 
     def reload_segments(self) -> None:
         """Re-read the segment files (after a save)."""
-        self.catalog = _catalog(self.catalog.columns, self.shop, self.builder, self.segments_dir)
+        self.catalog = _catalog(self.catalog.columns, self.shop, self.builder, self.segments_dir, self.catalog.memo)
 
     def close(self) -> None:
+        self.catalog.memo.save()
         self.shop.close()
 
 
@@ -506,9 +498,10 @@ def resolve_as_of(shop: Shop, as_of: date | None, span: DataRange | None = None)
     return as_of
 
 
-def _catalog(columns: dict[str, str], shop: Shop, builder: FeatureBuilder, segments_dir: Path) -> SegmentCatalog:
+def _catalog(columns: dict[str, str], shop: Shop, builder: FeatureBuilder, segments_dir: Path,
+             memo: FilterMemo) -> SegmentCatalog:  # fmt: skip
     segments = load_segments(queries_dir() / "segments", segments_dir if segments_dir.is_dir() else None)
-    return SegmentCatalog(segments, columns, builder.unavailable, shop.table_names)
+    return SegmentCatalog(segments, columns, builder.unavailable, shop.table_names, memo)
 
 
 def open_workspace(
@@ -556,7 +549,8 @@ def open_workspace(
             raise SegmentError(f"segments folder not found: {folder}")
         id_type = shop.id_types.get("customer_id", "BIGINT")
         columns = {"customer_id": id_type, **{f.name: f.type for f in builder.available}}
-        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder), folder, cache, data_range=span)
+        memo = FilterMemo(memo_path() if use_cache else None)  # compiled filters: no sqlglot for one seen before
+        ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder, memo), folder, cache, data_range=span)
         if fields is not None:
             build_progress = progress
             if use_cache and not store_later and progress is not None:  # room left for the copy
