@@ -476,25 +476,28 @@ def _cache_dir(folder: Path):
 
 
 def w_history(args) -> dict:
-    """The explorer's background count of every segment at the last 12 month ends
-    (timeline.history on a workspace of its own) after the explorer's own build is stored, as
-    on a first open (each earlier date built, its counts stored), and again (the next open:
-    the stored counts, the second-to-last date built)."""
+    """The explorer's background count of every segment at the last 12 month ends, as the
+    explorer runs it once its own counts are on screen (its build stored, every segment
+    compiled): a second workspace on the shop, timeline.history on it. On a first open each
+    earlier date is built and its counts stored; on the next open the stored counts are read
+    and the second-to-last date is built."""
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
 
     with _cache_dir(Path(tempfile.mkdtemp(prefix="history-", dir=os.environ["SEGTUI_CACHE_DIR"]))):
-        open_workspace(args.shop).close()  # the explorer's build at the last date, stored
-        ws = open_workspace(args.shop, fields=None)
-        dates, _ = timeline.trend_dates(ws.data_range, None, None, "month")
+        explorer = open_workspace(args.shop)  # the explorer's build at the last date, stored
+        explorer.count_all()
+        dates, _ = timeline.trend_dates(explorer.data_range, None, None, "month")
 
         def run() -> None:
+            ws = open_workspace(args.shop, fields=None)
             for _ in timeline.history(ws, dates):
                 pass
+            ws.close()
 
         cold = timed(run, 1)
         warm = timed(run, args.runs)
-        ws.close()
+        explorer.close()
     return {"times": cold, "warm": warm, "dates": len(dates)}
 
 

@@ -149,6 +149,19 @@ def test_transitions_by_hand(hand_ws):
     assert len(cells) == 4 * 3 and set(cells[0]) == {"from", "to", "count"}
 
 
+def test_transitions_count_a_customer_from_the_day_of_their_first_record(hand_ws):
+    """Customer 3's first order is on 02-15 and customer 4's first visit on 03-05: each is a
+    customer on that very day (the universe holds records on or before the as-of day)."""
+    result = timeline.transitions(hand_ws, "activity", date(2026, 2, 15), date(2026, 3, 5))
+    nonzero = {k: n for k, n in result.cells.items() if n}
+    assert nonzero == {
+        ("Repeat buyers", "Repeat buyers"): 1,  # customer 1: 3 orders, then 4
+        ("Single buyers", "Single buyers"): 2,  # customer 2; customer 3 from its first order's day
+        ("none", "none"): 1,  # customer 5
+        ("not yet a customer", "none"): 1,  # customer 4, on the day of its first visit
+    }
+
+
 def test_transitions_of_overlapping_segments_are_refused_or_first_match(hand_ws):
     with pytest.raises(timeline.TimeError, match="'Any buyer' and 'Repeaters'.*--first-match"):
         timeline.transitions(hand_ws, "Overlapping", date(2026, 1, 31), date(2026, 3, 31))
@@ -176,6 +189,16 @@ def test_diff_by_hand(hand_ws, tmp_path):
     assert timeline.write_changes(hand_ws, date(2026, 3, 31), target) == 2
     assert target.read_text().splitlines() == ["customer_id,change", "3,left", "2,stayed"]
     timeline.drop_snapshots(hand_ws)
+
+
+def test_diff_of_a_field_of_the_universe_itself(hand_ws):
+    """tenure_days is the universe's own column (a customers record's age, else the first
+    activity's): the universe is built at each date, not only its list of customers. 01-31:
+    customers 1 and 2 (created 01-01) 30 days, 5 (01-02) 29; 03-31: 89, 89, 88, and customer 3
+    (first order 02-15) 44, customer 4 (first visit 03-05) 26."""
+    assert hand_ws.builder.reads_universe({"tenure_days"}) and not hand_ws.builder.reads_universe({"orders"})
+    result = timeline.diff(hand_ws, hand_ws.compile("tenure_days >= 40"), date(2026, 1, 31), date(2026, 3, 31))
+    assert (result.count_from, result.count_to, result.entered, result.left) == (0, 4, 4, 0)
 
 
 def test_no_tables_left_behind(hand_ws):

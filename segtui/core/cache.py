@@ -43,6 +43,7 @@ Decisions:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -186,6 +187,13 @@ class FeatureCache:
         self.as_of = as_of
         self.source = _digest(source_fingerprint(shop))
         self._definitions: dict[str, str] = {}
+
+    def at(self, day: date) -> FeatureCache:
+        """The same shop's cache as of another date (for a builder of the same engine and
+        settings): the fingerprint and the families' definitions are not computed again."""
+        other = copy.copy(self)
+        other.as_of = day
+        return other
 
     def family_key(self, builder: FeatureBuilder, family: str) -> str:
         definition = family_definition(builder, family, self._definitions)

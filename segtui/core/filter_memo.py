@@ -33,6 +33,10 @@ LIMIT = 1000
 FILE_NAME = "filters.json"
 
 
+_SHARED: dict[Path, FilterMemo] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 def memo_path() -> Path:
     return cache_dir() / FILE_NAME
 
@@ -66,6 +70,17 @@ class FilterMemo:
         self._lock = threading.Lock()
         self._changed = False
         self._entries: dict[str, object] = self._read() if path is not None else {}
+
+    @classmethod
+    def shared(cls, path: Path | None) -> FilterMemo:
+        """The process's memo of ``path`` (a new one for None): the explorer's second
+        workspace (the segment history's) compiles nothing its first one compiled."""
+        if path is None:
+            return cls()
+        with _SHARED_LOCK:
+            if path not in _SHARED:
+                _SHARED[path] = cls(path)
+            return _SHARED[path]
 
     def _read(self) -> dict[str, object]:
         try:

@@ -142,9 +142,15 @@ def check_pair(span: DataRange, start: date, end: date) -> None:
 @contextmanager
 def as_of(ws: Workspace, day: date, fields, progress: Progress | None = None) -> Iterator[Workspace]:
     """``ws``'s shop as of ``day`` with ``fields`` built (or read from the cache), released
-    (fresh families stored, temp tables dropped) when the block ends."""
+    (fresh families stored, temp tables dropped) when the block ends. Fields that do not read
+    the universe's own columns (country, tenure...) are joined to the list of its customers
+    then (:func:`customers_as_of`), not to the universe family: its pass over the customer
+    records is not made again for each date."""
     with released(ws.at(day)) as here:
-        here.require(fields, progress)
+        if here.builder.reads_universe(fields):
+            here.require(fields, progress)
+        else:
+            here.require_over(customers_as_of(here, day), fields, progress)
         yield here
 
 
@@ -225,13 +231,35 @@ _FIRST_DAYS = {
 }
 
 
+#: Each customer's first day in the universe, made once per connection (:func:`first_days`).
+FIRST_DAYS_TABLE = "customer_first_days"
+#: The customers of the universe at one date: a view of FIRST_DAYS_TABLE.
+CUSTOMERS_VIEW = "customers_at_date"
+
+
+def first_days(ws: Workspace) -> str:
+    """The table of each customer's first day in the universe (the earliest of their records),
+    made in one pass over the data the first time a connection asks: the shop is read-only,
+    so it holds for the connection's life and for every date."""
+    firsts = " UNION ALL ".join(sql for table, sql in _FIRST_DAYS.items() if table in ws.shop.table_names)
+    ws.con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {FIRST_DAYS_TABLE} AS SELECT customer_id, "
+                   f"MIN(first_day) AS first_day FROM ({firsts}) AS seen GROUP BY customer_id")
+    return FIRST_DAYS_TABLE
+
+
+def customers_as_of(ws: Workspace, day: date) -> str:
+    """A view of the ``customer_id`` of every customer in the universe as of ``day``: the rows
+    universe.sql makes then, from :func:`first_days`."""
+    ws.con.execute(f"CREATE OR REPLACE TEMP VIEW {CUSTOMERS_VIEW} AS SELECT customer_id FROM {first_days(ws)} "
+                   f"WHERE first_day <= DATE '{day.isoformat()}'")
+    return CUSTOMERS_VIEW
+
+
 def universe_sizes(ws: Workspace, dates: Sequence[date]) -> dict[date, int]:
     """How many customers the universe has at each of ``dates``, in one pass over the data:
     each customer counts from the first day of their first record."""
-    firsts = " UNION ALL ".join(sql for table, sql in _FIRST_DAYS.items() if table in ws.shop.table_names)
     counts = ", ".join(f"count_if(first_day <= DATE '{day.isoformat()}')" for day in dates)
-    row = filter_rows(ws.con, f"SELECT {counts} FROM (SELECT customer_id, MIN(first_day) AS first_day "
-                              f"FROM ({firsts}) AS seen GROUP BY customer_id) AS firsts")[0]
+    row = filter_rows(ws.con, f"SELECT {counts} FROM {first_days(ws)}")[0]
     return {day: int(n) for day, n in zip(dates, row)}
 
 

@@ -139,6 +139,18 @@ class Workspace:
             report("features: done", 1.0)
             return self.features
 
+    def require_over(self, spine: str, fields: Collection[str], progress: Progress | None = None) -> FeatureSet:
+        """Make ``customer_features`` a view of ``fields`` over ``spine``, a relation of the
+        universe's ``customer_id`` made elsewhere (:func:`segtui.core.timeline.customers_as_of`,
+        one pass over the data for many dates): the universe family is not built. For
+        fields that do not read it (:meth:`FeatureBuilder.reads_universe`)."""
+        names = set(fields) & set(self.builder.available_names)
+        with self._lock:
+            self.builder.ensure(names, progress, universe=False)
+            self.features = self.builder.assemble(names, view=True, spine=spine)
+            self._store_fresh_families()
+            return self.features
+
     def _holds(self, names: set[str] | None) -> bool:
         if self.features is None:
             return False
@@ -423,7 +435,7 @@ class Workspace:
             raise SourceError(problem)
         builder = FeatureBuilder(self.con, day, self.shop.table_names, self.shop.present_columns,
                                  engine=self.builder.engine, settings=self.builder.settings)
-        cache = FeatureCache(self.shop, day) if self.cache is not None else None
+        cache = self.cache.at(day) if self.cache is not None else None
         builder.cache = cache
         return Workspace(self.shop, builder, self.catalog, self.segments_dir, cache, data_range=self.data_range)
 
@@ -549,7 +561,7 @@ def open_workspace(
             raise SegmentError(f"segments folder not found: {folder}")
         id_type = shop.id_types.get("customer_id", "BIGINT")
         columns = {"customer_id": id_type, **{f.name: f.type for f in builder.available}}
-        memo = FilterMemo(memo_path() if use_cache else None)  # compiled filters: no sqlglot for one seen before
+        memo = FilterMemo.shared(memo_path() if use_cache else None)  # compiled filters: no sqlglot for one seen before
         ws = Workspace(shop, builder, _catalog(columns, shop, builder, folder, memo), folder, cache, data_range=span)
         if fields is not None:
             build_progress = progress

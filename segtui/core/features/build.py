@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from datetime import date, datetime
 
@@ -491,14 +491,32 @@ class FeatureBuilder:
 
     # -- the feature table -------------------------------------------------------------------
 
+    def reads_universe(self, fields: Collection[str]) -> bool:
+        """Whether ``fields`` read the universe's table itself: one of its fields, or a
+        columns file computed over it. If not, the universe is only the list of customers
+        (:meth:`assemble` with a ``spine``)."""
+        names = set(fields)
+        if any(f.family == "universe" for f in self.available if f.name in names):
+            return True
+        return any(query.is_columns and "universe" in family_reads(query)
+                   for query in map(self.file, self.families_for(names, universe=False)))
+
     def assemble(self, fields: Collection[str] | None = None, *, view: bool = False,
-                 progress: Progress | None = None) -> FeatureSet:
+                 progress: Progress | None = None, spine: str | None = None) -> FeatureSet:
         """Make ``customer_features`` from the ready families: ``customer_id`` and ``fields``
         (None: every available one), in catalogue order; a table, or with ``view`` a view
-        that joins them at each query. The families must be ready (:meth:`ensure`)."""
+        that joins them at each query. The families must be ready (:meth:`ensure`).
+
+        ``spine``: a table or view of ``customer_id`` that holds the universe's customers, in
+        place of the universe's table (not built then), for fields that do not read it
+        (:meth:`reads_universe`)."""
         names = set(self.available_names) if fields is None else set(fields)
         chosen = tuple(f for f in self.available if f.name in names)
         files = {family: self.file(family) for family in self.families_for(f.name for f in chosen)}
+        if spine is not None:
+            if self.reads_universe(names):
+                raise ValueError("these fields read the universe's own columns")
+            files["universe"] = replace(files["universe"], table=spine)
         if progress is not None:
             progress("features: joining", 0.0)
         _replace_feature_table(self.con, _final_sql(chosen, files, self.as_of, self._known_values(), view=view))
@@ -613,9 +631,10 @@ def bound_memory(con: duckdb.DuckDBPyConnection, bound: str = BUILD_MEMORY_LIMIT
     back. The spill folder is the connection's own, set once where it is opened
     (``segtui.core.source.spill_directory``), never beside the user's data."""
     limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    if _bytes(limit) <= _bytes(bound):
+        return lambda: None  # bound already (the segment history's connection)
     try:
-        if _bytes(limit) > _bytes(bound):
-            con.execute(f"SET memory_limit = '{bound}'")
+        con.execute(f"SET memory_limit = '{bound}'")
     except duckdb.Error:
         pass
 
