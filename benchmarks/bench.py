@@ -478,7 +478,8 @@ def _cache_dir(folder: Path):
 def w_history(args) -> dict:
     """The explorer's background count of every segment at the last 12 month ends, as the
     explorer runs it once its own counts are on screen (its build stored, every segment
-    compiled): a second workspace on the shop, timeline.history on it. On a first open each
+    compiled): a second workspace on the shop, timeline.history on it with a third as its
+    helper. On a first open each
     earlier date is built and its counts stored; on the next open the stored counts are read
     and the second-to-last date is built."""
     from segtui.core import timeline
@@ -491,7 +492,7 @@ def w_history(args) -> dict:
 
         def run() -> None:
             ws = open_workspace(args.shop, fields=None)
-            for _ in timeline.history(ws, dates):
+            for _ in timeline.history(ws, dates, helpers=[lambda: open_workspace(args.shop, fields=None)]):
                 pass
             ws.close()
 

@@ -8,15 +8,18 @@ transition matrix's margins are the counts at both dates, entered - left is the 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest import assert_one_line_error, make_duckdb, run_cli
 from segtui.core import timeline
 from segtui.core.generate import generate
 from segtui.core.workspace import open_workspace
+from segtui.errors import SourceError
 
 # --------------------------------------------------------------------------------------------
 # the hand-made shop
@@ -317,6 +320,64 @@ def test_history_of_every_segment_is_the_trend_and_diff_of_each(generated):
             assert list(final.totals) == [p.total for p in points]
             assert final.changes[segment] == timeline.diff(ws, sql, dates[-2], dates[-1]), segment
         assert set(final.counts) == {c.name for c in ws.catalog.compiled if c.usable}
+    finally:
+        ws.close()
+
+
+def test_history_with_a_helper_counts_what_it_counts_alone(generated):
+    """A helper connection counts some of the dates: every yield is the same as without it,
+    the helper's queries hold half the memory bound on one thread, and it is closed after."""
+    opened, settings = [], set()
+
+    def helper():
+        opened.append(open_workspace(generated, fields=None, use_cache=False))
+        return opened[-1]
+
+    def seen(step, fraction):
+        if threading.current_thread().name == "segtui-history-helper":
+            settings.add(opened[0].con.execute("SELECT current_setting('memory_limit'), "
+                                               "current_setting('threads')").fetchone())
+
+    alone_ws, ws = (open_workspace(generated, fields=None, use_cache=False) for _ in range(2))
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-6:]
+        alone = list(timeline.history(alone_ws, dates))
+        helped = list(timeline.history(ws, dates, seen, helpers=[helper]))
+    finally:
+        alone_ws.close()
+        ws.close()
+    assert helped == alone and len(helped) == 6 and helped[-1].changes
+    assert settings == {("476.8 MiB", 1)}  # 500 MB: half of the history's 1 GB
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].con.execute("SELECT 1")
+
+
+def test_history_with_a_helper_stops_when_closed_or_told(hand_ws, generated):
+    def helpers_running() -> bool:
+        return any(t.name == "segtui-history-helper" and t.is_alive() for t in threading.enumerate())
+
+    ws = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
+        run = timeline.history(ws, dates, helpers=[lambda: open_workspace(generated, fields=None, use_cache=False)])
+        next(run)
+        run.close()
+        assert not helpers_running()
+        stopped = threading.Event()
+        run = timeline.history(ws, dates, stopped=stopped,
+                               helpers=[lambda: open_workspace(generated, fields=None, use_cache=False)])
+        assert len(next(run).dates) == 1
+        stopped.set()
+        assert list(run) == []  # no further date once told
+        assert not helpers_running()
+        tables = {r[0] for r in ws.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        assert not tables & {timeline.FROM_TABLE, timeline.TO_TABLE, "customer_features"}, tables
+
+        def broken():
+            raise SourceError("the helper could not open the shop")
+
+        with pytest.raises(SourceError, match="could not open"):
+            list(timeline.history(ws, dates, helpers=[broken]))
     finally:
         ws.close()
 

@@ -20,6 +20,7 @@ of a core-only filter: 15.4 s on an empty cache, 12.4 s without one (benchmarks/
 from __future__ import annotations
 
 import calendar
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from itertools import combinations
 import duckdb
 
 from segtui.core.features import FEATURE_TABLE
-from segtui.core.features.build import bound_memory
+from segtui.core.features.build import _bytes, bound_memory
 from segtui.core.segments import CompiledSegment, SegmentCounts, _closest_name, count_segments, filter_rows, member_flags
 from segtui.core.source import quote_str
 from segtui.core.workspace import DataRange, Progress, Workspace
@@ -473,33 +474,62 @@ class History:
     complete: bool  # every date asked for is counted
 
 
-def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None) -> Iterator[History]:
+def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None,
+            helpers: Sequence[Callable[[], Workspace]] = (), stopped: threading.Event | None = None,
+            ) -> Iterator[History]:
     """Count every usable segment at each date (what ``segtui trend`` says for each), yielding
     what is known after each date: a caller stops (closes the iterator) between dates. At the
     last two dates who was in each segment is kept, so that the last yield holds, per segment,
     who entered, left and stayed since the date before (what ``segtui diff`` says).
 
     One workspace per date on ``ws``'s connection (:meth:`Workspace.at`): ``ws`` itself must not
-    hold features meanwhile (the explorer opens a second workspace for this). A date's families
-    are read from the feature cache when there, but never written to it: every family at 12
-    dates is gigabytes at a million customers, which would push out what the next open reads.
-    The counts are stored instead (:meth:`FeatureCache.store_answers`): the next run reads them
-    and builds only the last two dates, whose members it compares."""
+    hold features meanwhile (the explorer opens a second workspace for this). ``helpers`` open
+    more workspaces on the same shop (connections of their own), each counting dates in a
+    thread of its own meanwhile, opened only when two dates or more are to be built; the last
+    two dates stay on ``ws``, whose members they compare. On a small shop a date is mostly the
+    planning of each family's query, and at a million customers its passes over the data: a
+    second connection does another date alongside. The connections share
+    :data:`HISTORY_MEMORY_LIMIT` and run :data:`HISTORY_THREADS` each. ``stopped``: set by
+    another thread (with an interrupt of the connections' queries) to end the run while it
+    waits for a helper's date.
+
+    A date's families are read from the feature cache when there, but never written to it:
+    every family at 12 dates is gigabytes at a million customers, which would push out what
+    the next open reads. The counts are stored instead (:meth:`FeatureCache.store_answers`):
+    the next run reads them and builds only the last two dates, whose members it compares."""
     segments = [c for c in ws.catalog.compiled if c.usable]
     names, sqls = [c.name for c in segments], [str(c.sql) for c in segments]
     fields = set().union(*(ws.fields_of(sql) for sql in sqls)) if sqls else set()
     step = _steps(progress, dates)
     totals: list[int] = []
     counts: dict[str, list[int | None]] = {name: [] for name in names}
-    restore = bound_memory(ws.con, HISTORY_MEMORY_LIMIT)
-    threads = ws.con.execute("SELECT current_setting('threads')").fetchone()[0]
-    ws.con.execute(f"SET threads = {HISTORY_THREADS}")
+    last_two = set(range(len(dates))[-2:]) if len(dates) >= 2 else set()
+    stored = {i: found for i in range(len(dates)) if i not in last_two
+              and (found := _stored_counts(ws.at(dates[i]), segments, fields)) is not None}
+    to_build = [i for i in range(len(dates)) if i not in last_two and i not in stored]
+    helpers = helpers if len(to_build) >= 2 else ()
+    share = len(helpers) + 1
+    restore = _history_settings(ws, share)
+    pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i)), to_build,
+                     lambda w: _history_settings(w, share), stopped or threading.Event())
+    early: dict[int, SegmentCounts] = {}
     try:
+        pool.start(helpers)
+        if helpers:  # the second-to-last date first, while the helpers start on the others
+            early[len(dates) - 2] = _counts_at(ws.at(dates[-2]), segments, fields, FROM_TABLE, step(len(dates) - 2))
         for index, day in enumerate(dates):
-            snapshot = None
-            if len(dates) >= 2 and index >= len(dates) - 2:
+            if index in stored:
+                step(index)("counts: from the cache", 1.0)
+                found = stored[index]
+            elif index in early:
+                found = early.pop(index)
+            elif index not in last_two:
+                found = pool.result(index, ws)
+                if found is None:  # stopped from outside
+                    return
+            else:
                 snapshot = FROM_TABLE if index == len(dates) - 2 else TO_TABLE
-            found = _counts_at(ws.at(day), segments, fields, snapshot, step(index))
+                found = _counts_at(ws.at(day), segments, fields, snapshot, step(index))
             totals.append(found.total)
             for name in names:
                 counts[name].append(found.get(name))
@@ -507,20 +537,138 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
             yield History(tuple(dates[: index + 1]), tuple(totals), {n: tuple(v) for n, v in counts.items()}, changes,
                           complete=index == len(dates) - 1)
     finally:
+        pool.stop()
         drop_snapshots(ws)
         restore()
+
+
+def _history_settings(ws: Workspace, share: int) -> Callable[[], None]:
+    """Bound ``ws``'s connection to a ``share``-th of :data:`HISTORY_MEMORY_LIMIT` and to
+    :data:`HISTORY_THREADS`; return what puts both back."""
+    restore = bound_memory(ws.con, f"{_bytes(HISTORY_MEMORY_LIMIT) / share / 1e6:.0f}MB")
+    threads = ws.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    ws.con.execute(f"SET threads = {HISTORY_THREADS}")
+
+    def put_back() -> None:
+        restore()
         ws.con.execute(f"SET threads = {int(threads)}")
+
+    return put_back
+
+
+class _DatePool:
+    """The dates ``indices`` counted by ``count(workspace, index)`` on several workspaces at
+    once: each helper's thread opens its workspace (``settle`` bounds it), takes the next date
+    not taken until none is left, and closes it; so does the caller while it waits for the
+    one it needs next (:meth:`result`), on its own workspace. A helper's failure is raised to
+    the caller."""
+
+    def __init__(self, count: Callable[[Workspace, int], SegmentCounts], indices: Sequence[int],
+                 settle: Callable[[Workspace], object], stopped: threading.Event) -> None:
+        self._count = count
+        self._settle = settle
+        self._outside = stopped
+        self._todo = list(indices)
+        self._done: dict[int, SegmentCounts] = {}
+        self._failure: BaseException | None = None
+        self._changed = threading.Condition()
+        self._stopped = False
+        self._threads: list[threading.Thread] = []
+        self._open: list[Workspace] = []  # the helpers' workspaces, while they count
+
+    def start(self, helpers: Sequence[Callable[[], Workspace]]) -> None:
+        for opener in helpers:
+            thread = threading.Thread(target=self._help, args=(opener,), name="segtui-history-helper", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _take(self) -> int | None:
+        with self._changed:
+            if self._stopped or self._outside.is_set() or not self._todo:
+                return None
+            return self._todo.pop(0)
+
+    def _help(self, opener: Callable[[], Workspace]) -> None:
+        helper = None
+        try:
+            helper = opener()
+            with self._changed:
+                if self._stopped:
+                    return
+                self._open.append(helper)
+            self._settle(helper)
+            while (index := self._take()) is not None:
+                found = self._count(helper, index)
+                with self._changed:
+                    self._done[index] = found
+                    self._changed.notify_all()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, which raises it
+            with self._changed:
+                if not self._stopped:
+                    self._failure = self._failure or error
+                self._changed.notify_all()
+        finally:
+            if helper is not None:
+                with self._changed:
+                    if helper in self._open:
+                        self._open.remove(helper)
+                helper.close()
+
+    def result(self, index: int, ws: Workspace) -> SegmentCounts | None:
+        """The counts of date ``index``, counting the next dates not taken on ``ws`` meanwhile;
+        None once stopped from outside."""
+        while True:
+            with self._changed:
+                if self._outside.is_set():
+                    return None
+                if index in self._done:
+                    return self._done.pop(index)
+                if self._failure is not None:
+                    raise self._failure
+            mine = self._take()
+            if mine is not None:
+                found = self._count(ws, mine)
+                with self._changed:
+                    self._done[mine] = found
+                continue
+            with self._changed:
+                if index not in self._done and self._failure is None:
+                    self._changed.wait(timeout=0.1)
+
+    def stop(self) -> None:
+        """No more dates: interrupt what a helper still runs and wait for its thread."""
+        with self._changed:
+            self._stopped = True
+        for thread in self._threads:
+            while thread.is_alive():  # between two queries an interrupt is lost: again until it ends
+                with self._changed:
+                    running = list(self._open)
+                for helper in running:
+                    try:
+                        helper.con.interrupt()
+                    except duckdb.Error:
+                        pass
+                thread.join(timeout=0.05)
+
+
+def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str]) -> SegmentCounts | None:
+    """Every segment's members at ``here``'s date as a history stored them, or None."""
+    stored = here.cache.load_answers(here.builder, fields) if here.cache is not None else None
+    if stored is None or "" not in stored or not all(str(c.sql) in stored for c in segments):
+        return None
+    return SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
 
 
 def _counts_at(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str], snapshot: str | None,
                progress: Progress) -> SegmentCounts:
-    """Every segment's members at ``here``'s date, from the stored counts when there (and no
-    snapshot of the members is wanted), else built, counted and stored as counts."""
-    cache = here.cache
-    stored = cache.load_answers(here.builder, fields) if cache is not None and snapshot is None else None
-    if stored is not None and "" in stored and all(str(c.sql) in stored for c in segments):
+    """Every segment's members at ``here``'s date, built and counted, the counts then stored;
+    with ``snapshot``, who is in each is kept in that table. Without, the stored counts when
+    there."""
+    found = _stored_counts(here, segments, fields) if snapshot is None else None
+    if found is not None:
         progress("counts: from the cache", 1.0)
-        return SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
+        return found
+    cache = here.cache
     with released(here, store=False) as built:
         built.require(fields, progress)
         found = count_segments(built.con, segments)

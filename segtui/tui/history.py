@@ -1,9 +1,10 @@
 """Every segment's last 12 month ends, counted in the background once the first counts are on
 screen: the list's sparklines and the profile's trend and entered/left line.
 
-The dates are counted on a workspace of their own (a second connection to the shop): each date
-builds, or reads from the feature cache, the families the segments read, which would clash with
-the shown workspace's tables on its connection (``Workspace.at``). It runs in a plain thread
+The dates are counted on a workspace of their own (a second connection to the shop), and on a
+third alongside when two dates or more are to be built: each date builds, or reads from the
+feature cache, the families the segments read, which would clash with the shown workspace's
+tables on its connection (``Workspace.at``). It runs in a plain thread
 after the shown build's last stage, posts what is known after each date, and stops between
 dates (or mid-query, by an interrupt) when the explorer moves to other data or closes.
 """
@@ -38,6 +39,7 @@ class HistoryRun:
     log: Callable[[str], Any]  # writes the traceback of an unexpected error; returns the log's path
     stopped: threading.Event = field(default_factory=threading.Event)
     _ws: Any = None
+    _helpers: list = field(default_factory=list)  # the helpers' workspaces (closed by the history)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
 
@@ -49,13 +51,22 @@ class HistoryRun:
         """Stop at the next date, interrupting the query running now; ``wait``: join the thread."""
         self.stopped.set()
         with self._lock:
-            if self._ws is not None:
-                try:
-                    self._ws.con.interrupt()
-                except Exception:  # noqa: BLE001 - closing or closed: nothing runs
-                    pass
+            for ws in [self._ws, *self._helpers]:
+                if ws is not None:
+                    try:
+                        ws.con.interrupt()
+                    except Exception:  # noqa: BLE001 - closing or closed: nothing runs
+                        pass
         if wait is not None and self._thread is not None:
             self._thread.join(timeout=wait)
+
+    def _open_helper(self) -> Any:
+        """A third workspace, counting dates beside the second (``timeline.history`` closes
+        it); :meth:`stop` interrupts it too (once closed, that is a no-op)."""
+        helper = self.open_workspace()
+        with self._lock:
+            self._helpers.append(helper)
+        return helper
 
     def _run(self) -> None:
         import duckdb
@@ -71,7 +82,7 @@ class HistoryRun:
                     return
                 self._ws = ws
             dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")  # the last 12
-            run = timeline.history(ws, dates)
+            run = timeline.history(ws, dates, helpers=[self._open_helper], stopped=self.stopped)
             try:
                 for known in run:
                     if self.stopped.is_set():
