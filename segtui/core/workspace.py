@@ -456,8 +456,10 @@ class Workspace:
         self.catalog = _catalog(self.catalog.columns, self.shop, self.builder, self.segments_dir, self.catalog.memo)
 
     def close(self) -> None:
-        self.catalog.memo.save()
-        self.shop.close()
+        try:
+            self.shop.close()
+        finally:
+            self.catalog.memo.save()  # after: the connection is let go at once
 
 
 @dataclass(frozen=True)
