@@ -996,6 +996,7 @@ async def test_segment_history_sparklines_trend_and_transitions(tui_shop):
         await settle(pilot)
         history = app.history
         assert len(history.dates) == 12 and history.dates[-1] == AS_OF
+        assert app._history_run.helper  # a small shop: a third connection counted dates alongside
         segment_list = app.query_one(SegmentList)
         name = segment_list.highlighted_segment.name
         row = segment_list.get_option_at_index(segment_list.highlighted).prompt

@@ -510,14 +510,17 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     helpers = helpers if len(to_build) >= 2 else ()
     share = len(helpers) + 1
     restore = _history_settings(ws, share)
+    told = stopped or threading.Event()
     pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i)), to_build,
-                     lambda w: _history_settings(w, share), stopped or threading.Event())
+                     lambda w: _history_settings(w, share), told)
     early: dict[int, SegmentCounts] = {}
     try:
         pool.start(helpers)
-        if helpers:  # the second-to-last date first, while the helpers start on the others
+        if helpers and not told.is_set():  # the second-to-last date first, while the helpers start on the others
             early[len(dates) - 2] = _counts_at(ws.at(dates[-2]), segments, fields, FROM_TABLE, step(len(dates) - 2))
         for index, day in enumerate(dates):
+            if told.is_set():  # an interrupt that came between two queries is lost: this is not
+                return
             if index in stored:
                 step(index)("counts: from the cache", 1.0)
                 found = stored[index]

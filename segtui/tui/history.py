@@ -1,8 +1,9 @@
 """Every segment's last 12 month ends, counted in the background once the first counts are on
 screen: the list's sparklines and the profile's trend and entered/left line.
 
-The dates are counted on a workspace of their own (a second connection to the shop), and on a
-third alongside when two dates or more are to be built: each date builds, or reads from the
+The dates are counted on a workspace of their own (a second connection to the shop), and for a
+shop of up to ``HISTORY_HELPER_CUSTOMERS`` on a third alongside when two dates or more are to be
+built: each date builds, or reads from the
 feature cache, the families the segments read, which would clash with the shown workspace's
 tables on its connection (``Workspace.at``). It runs in a plain thread
 after the shown build's last stage, posts what is known after each date, and stops between
@@ -12,6 +13,7 @@ dates (or mid-query, by an interrupt) when the explorer moves to other data or c
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,7 @@ class HistoryRun:
     open_workspace: Callable[[], Any]  # opens the second workspace, as of the shown one's date
     post: Callable[[Message], Any]
     log: Callable[[str], Any]  # writes the traceback of an unexpected error; returns the log's path
+    helper: bool = True  # count dates on a third connection alongside (a shop small enough)
     stopped: threading.Event = field(default_factory=threading.Event)
     _ws: Any = None
     _helpers: list = field(default_factory=list)  # the helpers' workspaces (closed by the history)
@@ -48,8 +51,19 @@ class HistoryRun:
         self._thread.start()
 
     def stop(self, wait: float | None = None) -> None:
-        """Stop at the next date, interrupting the query running now; ``wait``: join the thread."""
+        """Stop at the next date, interrupting the query running now; ``wait``: join the
+        thread, interrupting again meanwhile (one that came between two queries is lost), so
+        that the process never ends under a running query, which aborts it."""
         self.stopped.set()
+        self._interrupt()
+        if wait is None or self._thread is None:
+            return
+        deadline = time.monotonic() + wait
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            self._thread.join(timeout=0.05)
+            self._interrupt()
+
+    def _interrupt(self) -> None:
         with self._lock:
             for ws in [self._ws, *self._helpers]:
                 if ws is not None:
@@ -57,8 +71,6 @@ class HistoryRun:
                         ws.con.interrupt()
                     except Exception:  # noqa: BLE001 - closing or closed: nothing runs
                         pass
-        if wait is not None and self._thread is not None:
-            self._thread.join(timeout=wait)
 
     def _open_helper(self) -> Any:
         """A third workspace, counting dates beside the second (``timeline.history`` closes
@@ -82,7 +94,8 @@ class HistoryRun:
                     return
                 self._ws = ws
             dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")  # the last 12
-            run = timeline.history(ws, dates, helpers=[self._open_helper], stopped=self.stopped)
+            helpers = [self._open_helper] if self.helper else []
+            run = timeline.history(ws, dates, helpers=helpers, stopped=self.stopped)
             try:
                 for known in run:
                     if self.stopped.is_set():
