@@ -167,6 +167,29 @@ def test_the_segment_history_stores_counts_not_families(shop, builds):
     assert second == first and first.counts["Abandoned cart"] == (0, 1, 1)
 
 
+@pytest.mark.parametrize("expr", ["orders >= 1", "orders = 0 OR email_opens_90d >= 1"])
+def test_a_trend_stores_counts_not_families(shop, builds, expr):
+    """A trend writes each date's two counts, not the families it built (a dozen dates of a
+    family at a million customers would push out what the explorer reads next); the same trend
+    again reads them and builds nothing. Both paths: members without the universe, and with."""
+    from segtui.core import timeline
+
+    def run():
+        ws = open_workspace(shop, fields=None)
+        try:
+            dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
+            return dates, timeline.trend(ws, ws.compile(expr), dates)
+        finally:
+            ws.close()
+
+    dates, first = run()
+    assert {day for day, _ in builds} == set(dates)
+    assert [e.meta["kind"] for e in cache.entries()] == ["answers"] * len(dates)
+    builds.clear()
+    _, second = run()
+    assert builds == [] and second == first
+
+
 def test_cache_info_says_what_a_counts_entry_holds(shop, capsys):
     from segtui.core import timeline
 

@@ -143,16 +143,20 @@ def check_pair(span: DataRange, start: date, end: date) -> None:
 @contextmanager
 def as_of(ws: Workspace, day: date, fields, progress: Progress | None = None) -> Iterator[Workspace]:
     """``ws``'s shop as of ``day`` with ``fields`` built (or read from the cache), released
-    (fresh families stored, temp tables dropped) when the block ends. Fields that do not read
-    the universe's own columns (country, tenure...) are joined to the list of its customers
-    then (:func:`customers_as_of`), not to the universe family: its pass over the customer
-    records is not made again for each date."""
+    (fresh families stored, temp tables dropped) when the block ends."""
     with released(ws.at(day)) as here:
-        if here.builder.reads_universe(fields):
-            here.require(fields, progress)
-        else:
-            here.require_over(customers_as_of(here, day), fields, progress)
+        _require(here, day, fields, progress)
         yield here
+
+
+def _require(here: Workspace, day: date, fields, progress: Progress | None) -> None:
+    """``fields`` built at ``here``'s date. Fields that do not read the universe's own columns
+    (country, tenure...) are joined to the list of its customers then (:func:`customers_as_of`),
+    not to the universe family: its pass over the customer records is not made for each date."""
+    if here.builder.reads_universe(fields):
+        here.require(fields, progress)
+    else:
+        here.require_over(customers_as_of(here, day), fields, progress)
 
 
 def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], Progress]:
@@ -203,20 +207,35 @@ def trend(ws: Workspace, sql: str, dates: Sequence[date], progress: Progress | N
 
     When the members need no universe (:meth:`Workspace.needs_universe`: a core-only filter
     no one without orders meets), each date builds only the filter's family and the counts of
-    all customers come from one pass for every date (:func:`universe_sizes`)."""
+    all customers come from one pass for every date (:func:`universe_sizes`).
+
+    A date's families are read from the feature cache when there, but each date keeps only its
+    two counts there (:meth:`FeatureCache.store_answers`), as the segment history does: a dozen
+    dates of a family at a million customers are over a gigabyte, which would push out what the
+    explorer reads next; the same trend again reads the counts and builds nothing."""
     fields = ws.fields_of(sql)
     step = _steps(progress, dates)
-    totals = None if ws.needs_universe(sql) else universe_sizes(ws, dates)
+    universe_free = not ws.needs_universe(sql)
+    totals: dict[date, int] | None = None
     points = []
     for index, day in enumerate(dates):
-        if totals is not None:
-            with released(ws.at(day)) as here:
-                n = here.members(sql, step(index))
-            points.append(TrendPoint(day, n, totals[day]))
+        here = ws.at(day)
+        stored = here.cache.load_answers(here.builder, fields) if here.cache is not None else None
+        if stored is not None and "" in stored and sql in stored:
+            step(index)("counts: from the cache", 1.0)
+            points.append(TrendPoint(day, stored[sql], stored[""]))
             continue
-        with as_of(ws, day, fields, step(index)) as here:
-            total, n = filter_rows(here.con, f"SELECT count(*), COALESCE(count_if({sql}), 0) FROM {FEATURE_TABLE}")[0]
+        if universe_free:
+            totals = totals if totals is not None else universe_sizes(ws, dates)
+            with released(here, store=False) as built:
+                n, total = built.members(sql, step(index)), totals[day]
+        else:
+            with released(here, store=False) as built:
+                _require(built, day, fields, step(index))
+                total, n = filter_rows(built.con, f"SELECT count(*), COALESCE(count_if({sql}), 0) FROM {FEATURE_TABLE}")[0]
         points.append(TrendPoint(day, int(n), int(total)))
+        if here.cache is not None:
+            here.cache.store_answers(here.builder, fields, {"": int(total), sql: int(n)})
     return points
 
 
