@@ -482,14 +482,16 @@ class SegtuiApp(App):
         """Note which segments still wait for families; after the last stage, copy the fresh
         build into the cache."""
         self.waiting = dict(stage.waiting) if stage is not None else {}
+        storing = (stage is None or stage.final) and self.ws.pending_store is not None
         if not self.waiting:
             self._build_note = ""
             self.built.set()
-            self._start_history()
+            if not storing:
+                self._start_history()
         elif not self._build_note:
             self._build_note = "building features…"
-        if (stage is None or stage.final) and self.ws.pending_store is not None:
-            self._store_later(self.ws)
+        if storing:  # the history after the copy: the build's tables are let go by then
+            self._store_later(self.ws, then=self._start_history if not self.waiting else None)
 
     def on_stage_ready(self, message: StageReady) -> None:
         if message.workspace is not self.ws or self._leaving():
@@ -623,9 +625,12 @@ class SegtuiApp(App):
                 close_in_thread(ws)
             self._retired = storing
 
-    def _store_later(self, ws) -> None:
+    def _store_later(self, ws, then: Callable[[], None] | None = None) -> None:
         """Copy ``ws``'s fresh build into the feature cache in a thread (see the module's
-        decisions); the copy is best effort, and a bug in it is logged, never shown as a failure."""
+        decisions); the copy is best effort, and a bug in it is logged, never shown as a failure.
+        ``then``: called on the UI thread once it is done, if ``ws`` is still the one shown (the
+        segment history: at a million customers the copy frees the families' tables, a GB, and
+        the history's own builds would otherwise hold theirs beside them)."""
         store, ws.pending_store = ws.pending_store, None
         self._storing.append(ws)
 
@@ -643,7 +648,7 @@ class SegtuiApp(App):
                     self._release(self._store_cursors, cursor)
                 self._storing = [other for other in self._storing if other is not ws]
                 done.set()
-                self.post_message(StoreDone())
+                self.post_message(StoreDone(ws, then))
 
         # An Event, not Thread.join: after a join interrupted by Ctrl-C, Python 3.11 may report
         # the thread dead while it runs (seen here: the shop then closed under the copy).
@@ -656,6 +661,8 @@ class SegtuiApp(App):
     def on_store_done(self, message: StoreDone) -> None:
         self.stores = [done for done in self.stores if not done.is_set()]
         self._close_retired()
+        if message.then is not None and message.workspace is self.ws and not self._leaving():
+            message.then()
 
     def interrupt_stores(self) -> None:
         """Stop the copies into the cache (their temp files are removed): Ctrl-C in run_app."""

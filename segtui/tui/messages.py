@@ -66,7 +66,13 @@ class LiveBuilding(Message):
 
 
 class StoreDone(Message):
-    """The copy of a fresh build into the feature cache has ended (stored or not)."""
+    """The copy of ``workspace``'s fresh build into the feature cache has ended (stored or not);
+    ``then``: what to do next if that workspace is still shown."""
+
+    def __init__(self, workspace: Any = None, then: Any = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.then = then
 
 
 class WorkDone(Message):
