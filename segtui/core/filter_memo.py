@@ -48,7 +48,12 @@ def _code_version() -> str:
 
     import duckdb
 
-    source = Path(__file__).with_name("filters.py").read_bytes()
+    try:
+        source = Path(__file__).with_name("filters.py").read_bytes()
+    except OSError:  # an install without sources: its version then
+        from segtui import __version__
+
+        source = __version__.encode()
     try:
         sqlglot = version("sqlglot")
     except PackageNotFoundError:  # pragma: no cover - sqlglot is a dependency
