@@ -4,7 +4,7 @@ went between two dates (transitions), and who entered and left a segment (diff).
 Every date is answered by the same machinery as ``count --as-of``: a workspace as of that date
 on the one opened shop (:meth:`Workspace.at`), which builds (or reads from the feature cache)
 only the families the question reads, then is released before the next date. So a trend point
-*is* the count at that date by construction, and a re-run reads every date from the cache.
+*is* the count at that date by construction; a re-run reads every date's counts from the cache.
 What must outlive a date (who was in which segment) is copied into a small temp table of
 flags, ``time_from`` and ``time_to``, which the SQL in ``queries/time/`` joins.
 
@@ -12,9 +12,12 @@ One pass over the orders for many dates (the core features are windows over them
 done: it would be a second definition of every core feature to keep equal to the first. What
 does not depend on the date is shared instead: the count of all customers at every date comes
 from one pass (:func:`universe_sizes`) when the members need no universe, so such a date
-builds the filter's one family and nothing else; and the universe's first event days are
-read once per connection (``universe.duckdb.sql``). At a million customers, 12 monthly points
-of a core-only filter: 15.4 s on an empty cache, 12.4 s without one (benchmarks/README.md).
+builds the filter's one family and nothing else; fields that do not read the universe's own
+columns are joined to the list of its customers at each date (:func:`customers_as_of`, from
+each customer's first record, found once per connection), not to the universe family; and the
+universe's first event days are read once per connection (``universe.duckdb.sql``). At a
+million customers, 12 monthly points of a core-only filter: ~12 s on an empty cache
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -43,12 +46,14 @@ DEFAULT_POINTS = 12
 #: More dates than this is a mistake (--every day over years), not a question: one build each.
 MAX_POINTS = 400
 
-#: The memory a segment history's builds may hold (they spill beyond it): it runs beside the
-#: workspace on screen, whose table it must not double. A full build at a million customers
-#: peaked at 1.16 GB in 19.6 s with it, against 2.6 GB in ~16 s at the build's own bound.
+#: The memory a segment history's builds may hold, all its connections together (they spill
+#: beyond it): it runs beside the workspace on screen, whose table it must not double. A full
+#: build at a million customers peaked at 1.16 GB in 19.6 s with it, against 2.6 GB in ~16 s at
+#: the build's own bound.
 HISTORY_MEMORY_LIMIT = "1GB"
-#: The threads a segment history's queries use: one, so that the explorer's own questions
-#: (a count per keystroke) keep a core while it builds a dozen dates in the background.
+#: The threads each of a segment history's connections uses: one, so that on a big shop (one
+#: connection) the explorer's own questions (a count per keystroke) keep a core while it builds
+#: a dozen dates in the background.
 HISTORY_THREADS = 1
 
 #: The pseudo-segments of a transition matrix.
