@@ -981,6 +981,31 @@ async def test_messages_that_arrive_after_the_explorer_closed_are_dropped(tui_sh
     assert app.ws is ws  # not shown
 
 
+@pytest.mark.parametrize("small", [True, False])
+async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_cache(tui_shop, monkeypatch, small):
+    """A small shop's history starts with the last build stage, beside the copy into the cache,
+    and counts on two connections; a big shop's (here: any shop above a threshold of 0) starts
+    once the copy is done, when the build's tables are let go, on one connection."""
+    from segtui.tui import app as app_module
+
+    if not small:
+        monkeypatch.setattr(app_module, "HISTORY_HELPER_CUSTOMERS", 0)
+    app = make_app(tui_shop, history=True)
+    copies_done_at_start = []
+    start = app._start_history
+
+    def starting():  # the copy is done once handed over (no pending store) and no copy runs
+        copies_done_at_start.append(app.ws.pending_store is None and all(done.is_set() for done in app.stores))
+        start()
+
+    app._start_history = starting
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: app.history is not None and app.history.complete, timeout=120)
+        assert app._history_run.helper is small
+        assert copies_done_at_start and copies_done_at_start[0] is (not small)
+
+
 async def test_segment_history_sparklines_trend_and_transitions(tui_shop):
     """After the first counts, every segment's last 12 month ends are counted in the background:
     the wide list shows a sparkline per segment, the profile the trend and who entered and left
