@@ -479,9 +479,8 @@ def w_history(args) -> dict:
     """The explorer's background count of every segment at the last 12 month ends, as the
     explorer runs it once its own counts are on screen (its build stored, every segment
     compiled): a second workspace on the shop, timeline.history on it with a third as its
-    helper. On a first open each
-    earlier date is built and its counts stored; on the next open the stored counts are read
-    and the second-to-last date is built."""
+    helper. On a first open each earlier date is built and its counts stored; on the next open
+    the stored counts are read and the second-to-last date is built."""
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
 

@@ -225,8 +225,8 @@ def trend(ws: Workspace, sql: str, dates: Sequence[date], progress: Progress | N
     points = []
     for index, day in enumerate(dates):
         here = ws.at(day)
-        stored = here.cache.load_answers(here.builder, fields) if here.cache is not None else None
-        if stored is not None and "" in stored and sql in stored:
+        stored = _stored_answers(here, fields, [sql])
+        if stored is not None:
             step(index)("counts: from the cache", 1.0)
             points.append(TrendPoint(day, stored[sql], stored[""]))
             continue
@@ -678,23 +678,26 @@ class _DatePool:
                 thread.join(timeout=0.05)
 
 
+def _stored_answers(here: Workspace, fields, sqls: Sequence[str]) -> dict[str, int] | None:
+    """The counts stored at ``here``'s date over ``fields``' families when they hold all
+    customers (``""``) and every one of ``sqls``, else None."""
+    stored = here.cache.load_answers(here.builder, fields) if here.cache is not None else None
+    if stored is None or "" not in stored or not all(sql in stored for sql in sqls):
+        return None
+    return stored
+
+
 def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str]) -> SegmentCounts | None:
     """Every segment's members at ``here``'s date as a history stored them, or None."""
-    stored = here.cache.load_answers(here.builder, fields) if here.cache is not None else None
-    if stored is None or "" not in stored or not all(str(c.sql) in stored for c in segments):
-        return None
-    return SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
+    stored = _stored_answers(here, fields, [str(c.sql) for c in segments])
+    return None if stored is None else SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
 
 
 def _counts_at(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str], snapshot: str | None,
                progress: Progress) -> SegmentCounts:
-    """Every segment's members at ``here``'s date, built and counted, the counts then stored;
-    with ``snapshot``, who is in each is kept in that table. Without, the stored counts when
-    there."""
-    found = _stored_counts(here, segments, fields) if snapshot is None else None
-    if found is not None:
-        progress("counts: from the cache", 1.0)
-        return found
+    """Every segment's members at ``here``'s date, built and counted, the counts then stored
+    (:func:`history` reads the stored ones first); with ``snapshot``, who is in each is kept in
+    that table."""
     cache = here.cache
     with released(here, store=False) as built:
         built.require(fields, progress)

@@ -494,7 +494,7 @@ class SegtuiApp(App):
         elif not self._build_note:
             self._build_note = "building features…"
         if storing:
-            self._store_later(self.ws, then=self._start_history if after_store and not self.waiting else None)
+            self._store_later(self.ws, then=self._start_history if after_store else None)
 
     def _small_shop(self) -> bool:
         """At most HISTORY_HELPER_CUSTOMERS customers: the segment history may count dates on

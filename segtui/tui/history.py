@@ -3,11 +3,11 @@ screen: the list's sparklines and the profile's trend and entered/left line.
 
 The dates are counted on a workspace of their own (a second connection to the shop), and for a
 shop of up to ``HISTORY_HELPER_CUSTOMERS`` on a third alongside when two dates or more are to be
-built: each date builds, or reads from the
-feature cache, the families the segments read, which would clash with the shown workspace's
-tables on its connection (``Workspace.at``). It runs in a plain thread
-after the shown build's last stage, posts what is known after each date, and stops between
-dates (or mid-query, by an interrupt) when the explorer moves to other data or closes.
+built: each date builds, or reads from the feature cache, the families the segments read, which
+would clash with the shown workspace's tables on its connection (``Workspace.at``). It runs in
+a plain thread after the shown build's last stage, posts what is known after each date, and
+stops between dates (or mid-query, by an interrupt) when the explorer moves to other data or
+closes.
 """
 
 from __future__ import annotations
