@@ -364,6 +364,22 @@ def test_count_does_not_load_numpy():
     assert result.stdout.splitlines()[-1] == "[]", result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("3", "3")])
+def test_the_fits_run_on_one_blas_thread_unless_the_user_says(given, expected):
+    """OpenBLAS's threads only spin on a second core during the small fits (twice the CPU for
+    the same time, taken from DuckDB beside them): segtui asks for one before numpy loads, and
+    keeps a number the user set."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = "import os, segtui.core.predict\nprint(os.environ['OPENBLAS_NUM_THREADS'])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
+                            check=False)
+    assert result.stdout.strip() == expected, result.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # The predictive features (queries/features/predict.sql)
 
