@@ -431,6 +431,47 @@ def test_many_values_fall_back_to_grouping():
     assert picks == {1: ("method 00", "met"), 2: ("method 01", "met"), 3: ("o'brien", "met")}
 
 
+def test_value_lists_of_earlier_dates_come_from_one_scan_at_the_last():
+    """The segment history takes every date's value lists from one scan at its last date
+    (``ValueDays``): at each date they are what that date's own scan finds. A value counts
+    from the day of its first row (its last second included), a NULL never, a device of the
+    events as one of the orders, and a column that outgrows VALUE_COUNT_MAX has no list from
+    that day on."""
+    from segtui.core.features.build import FeatureBuilder
+
+    methods = [f"pay {i:02d}" for i in range(F.VALUE_COUNT_MAX)]
+    orders = [order(i, 1, f"2024-01-{1 + i:02d} 10:00", payment_method=m) for i, m in enumerate(methods)]
+    orders += [
+        order(100, 2, "2024-01-05 10:00", device=None, channel="web"),
+        order(101, 2, "2024-01-10 10:00", device="mobile"),
+        order(102, 3, "2024-02-01 23:59:59", device="desktop", channel="app"),
+        order(103, 3, "2024-03-10 00:00", payment_method="pay zz"),  # the 25th method
+        order(104, 3, "2024-04-02 10:00", device="fridge"),  # after the last date: never listed
+    ]
+    events = [event(4, "2024-02-15 10:00", "page_view", device="tv", os="ios"),
+              event(4, "2024-03-01 10:00", "page_view", device="mobile", os="android")]
+    shop = Shop(orders=orders, events=events)
+    columns = ["channel", "device", "os", "payment_method"]
+    last = date(2024, 3, 31)
+    days = FeatureBuilder(shop.con, last, shop.tables, shop.present_columns).value_days()
+    assert days.day == last and sorted(days.oldest) == columns
+
+    def scanned(day):
+        return FeatureBuilder(shop.con, day, shop.tables, shop.present_columns).values(columns)
+
+    for day in [date(2024, 1, 4), date(2024, 1, 5), date(2024, 1, 9), date(2024, 1, 10), date(2024, 1, 31),
+                date(2024, 2, 1), date(2024, 2, 14), date(2024, 2, 15), date(2024, 3, 9), date(2024, 3, 10), last]:
+        assert days.at(day) == scanned(day), day
+    assert days.at(date(2024, 1, 31))["device"] == ["mobile"]
+    assert days.at(date(2024, 2, 1))["device"] == ["desktop", "mobile"]
+    assert days.at(date(2024, 2, 15)) == {"channel": ["app", "web"], "device": ["desktop", "mobile", "tv"],
+                                          "os": ["ios"], "payment_method": methods}
+    assert days.at(date(2024, 3, 10))["payment_method"] is None
+    assert days.at(date(2023, 12, 31)) == {"channel": [], "device": [], "os": [], "payment_method": []}
+    with pytest.raises(ValueError):
+        days.at(date(2024, 4, 1))
+
+
 def test_main_payment_method_and_channel(mode_path):
     shop = Shop(orders=[
         order(1, 1, "2024-03-01 10:00", payment_method="pay'pal", channel="web"),

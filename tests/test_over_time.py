@@ -407,6 +407,53 @@ def test_history_builds_within_a_smaller_memory_bound_on_one_thread(hand_ws):
     assert after.split()[1] == before.split()[1] == "GiB" and abs(float(after.split()[0]) - float(before.split()[0])) < 0.2
 
 
+def test_history_of_values_that_appear_between_the_dates(tmp_path):
+    """The history takes each date's value lists (devices, OS) from one scan at its last date:
+    a device first seen on the last day of a month counts from that month's end, one of the
+    events as one of the orders; every count equals ``count --as-of`` at its date."""
+    shop = make_duckdb(tmp_path / "shop.duckdb", {
+        "orders": """SELECT * FROM (VALUES
+            (1, 1, TIMESTAMP '2026-01-05 10:00:00', 20.0, 'mobile'),
+            (2, 1, TIMESTAMP '2026-01-31 23:00:00', 20.0, 'desktop'),
+            (3, 1, TIMESTAMP '2026-01-31 23:30:00', 20.0, 'desktop'),
+            (4, 2, TIMESTAMP '2026-02-20 10:00:00', 20.0, 'tablet'),
+            (5, 3, TIMESTAMP '2026-03-31 10:00:00', 20.0, NULL)
+        ) AS t(order_id, customer_id, ordered_at, total, device)""",
+        "events": """SELECT * FROM (VALUES
+            (2, TIMESTAMP '2026-02-28 22:00:00', 'page_view', 'desktop', 'ios'),
+            (2, TIMESTAMP '2026-02-28 23:00:00', 'page_view', 'desktop', 'ios'),
+            (3, TIMESTAMP '2026-03-15 10:00:00', 'page_view', 'phone', 'android')
+        ) AS t(customer_id, occurred_at, type, device, os)""",
+    })
+    segments = tmp_path / "segments"
+    segments.mkdir()
+    for name, where in {"desktop": "main_device = 'desktop'", "ios": "main_os = 'ios'",
+                        "phone": "main_device = 'phone'"}.items():
+        (segments / f"{name}.sql").write_text(f"-- name: {name}\n{where}\n", encoding="utf-8")
+    ws = open_workspace(shop, segments_dir=segments, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
+        final = list(timeline.history(ws, dates))[-1]
+    finally:
+        ws.close()
+    assert dates == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    # by hand: customer 1 is desktop (2 of 3 orders) from 01-31; customer 2 desktop and iOS
+    # from 02-28 (tablet 1, desktop 2); customer 3 a phone from 03-15 (its order has no device)
+    mine = {name: final.counts[name] for name in ("desktop", "ios", "phone")}
+    assert mine == {"desktop": (1, 2, 2), "ios": (0, 1, 1), "phone": (0, 0, 1)}
+    for name in mine:
+        by_date = [_count_at_in(shop, segments, day, name) for day in dates]
+        assert list(final.counts[name]) == by_date, name
+
+
+def _count_at_in(shop: Path, segments: Path, day: date, name: str) -> int:
+    ws = open_workspace(shop, as_of=day, segments_dir=segments, fields=None, use_cache=False)
+    try:
+        return ws.count_where(str(ws.segment(name).sql))
+    finally:
+        ws.close()
+
+
 def test_history_stopped_between_dates_leaves_no_tables(hand_ws):
     dates = timeline.trend_dates(hand_ws.data_range, None, None, "month")[0]
     run = timeline.history(hand_ws, dates)

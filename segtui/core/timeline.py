@@ -34,6 +34,7 @@ import duckdb
 
 from segtui.core.features import FEATURE_TABLE
 from segtui.core.features.build import _bytes, bound_memory
+from segtui.core.features.catalog import ValueDays
 from segtui.core.segments import CompiledSegment, SegmentCounts, _closest_name, count_segments, filter_rows, member_flags
 from segtui.core.source import quote_str
 from segtui.core.workspace import DataRange, Progress, Workspace
@@ -535,13 +536,17 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     share = len(helpers) + 1
     restore = _history_settings(ws, share)
     told = stopped or threading.Event()
-    pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i)), to_build,
+    values: ValueDays | None = None  # the value lists of every date, found once when two or more are built
+    pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i), values), to_build,
                      lambda w: _history_settings(w, share), told)
     early: dict[int, SegmentCounts] = {}
     try:
+        if len(to_build) + len(last_two) >= 2:
+            values = ws.at(dates[-1]).builder.value_days(fields)
         pool.start(helpers)
         if helpers and not told.is_set():  # the second-to-last date first, while the helpers start on the others
-            early[len(dates) - 2] = _counts_at(ws.at(dates[-2]), segments, fields, FROM_TABLE, step(len(dates) - 2))
+            early[len(dates) - 2] = _counts_at(ws.at(dates[-2]), segments, fields, FROM_TABLE, step(len(dates) - 2),
+                                               values)
         for index, day in enumerate(dates):
             if told.is_set():  # an interrupt that came between two queries is lost: this is not
                 return
@@ -556,7 +561,7 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
                     return
             else:
                 snapshot = FROM_TABLE if index == len(dates) - 2 else TO_TABLE
-                found = _counts_at(ws.at(day), segments, fields, snapshot, step(index))
+                found = _counts_at(ws.at(day), segments, fields, snapshot, step(index), values)
             totals.append(found.total)
             for name in names:
                 counts[name].append(found.get(name))
@@ -694,11 +699,13 @@ def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields:
 
 
 def _counts_at(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str], snapshot: str | None,
-               progress: Progress) -> SegmentCounts:
+               progress: Progress, values: ValueDays | None = None) -> SegmentCounts:
     """Every segment's members at ``here``'s date, built and counted, the counts then stored
     (:func:`history` reads the stored ones first); with ``snapshot``, who is in each is kept in
-    that table."""
+    that table. ``values``: the value lists at this date, found once for all dates."""
     cache = here.cache
+    if values is not None:
+        here.builder.know_values(values)
     with released(here, store=False) as built:
         built.require(fields, progress)
         found = count_segments(built.con, segments)

@@ -56,7 +56,9 @@ from segtui.core.features.catalog import (
     Field,
     _plan,
     _Query,
+    ValueDays,
     count_values,
+    find_value_days,
     load_query,
     render,
 )
@@ -324,6 +326,26 @@ class FeatureBuilder:
             found = count_values(self.con, missing)
             self._values.update({c: found.get(c) for c in missing})
         return {c: self._values[c] for c in columns}
+
+    def value_days(self, fields: Collection[str] | None = None) -> ValueDays:
+        """The value lists of the columns ``fields``' families count values of, at every date
+        up to this builder's (:class:`ValueDays`), from one scan of the base views here, which
+        are dropped after (a builder of its own for this): a builder at an earlier date takes its lists from them
+        (:meth:`know_values`) instead of scanning its own."""
+        columns = sorted({column for family in self.families_for(fields) for query in self.candidates[family]
+                          for column in _placeholders(query)})
+        for column in columns:
+            for view in _VALUE_COLUMNS[column]:
+                self._base(view)
+        try:
+            return find_value_days(self.con, columns, self.as_of)
+        finally:
+            self.drop_bases()
+
+    def know_values(self, days: ValueDays) -> None:
+        """Take the value lists at this builder's date from ``days`` (found at a date not
+        before it): exactly what :meth:`values` would scan for."""
+        self._values.update({c: v for c, v in days.at(self.as_of).items() if c not in self._values})
 
     # -- making ----------------------------------------------------------------------------
 

@@ -333,6 +333,54 @@ def count_values(con: duckdb.DuckDBPyConnection, columns: Collection[str]) -> di
     return found
 
 
+#: The most distinct values of a value-count column :class:`ValueDays` keeps (beyond it each
+#: date scans for its own list, as :func:`count_values` does).
+VALUE_DAYS_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class ValueDays:
+    """The value lists :func:`count_values` finds at any date up to ``day``, from one scan at
+    ``day``: each value-count column's distinct values (sorted as it sorts them) with the
+    greatest ``days_ago`` of a row carrying it. A row is in the base views at an earlier date
+    exactly when its date is on or before that date (the views cut at the end of the as-of day),
+    that is when its ``days_ago`` at ``day`` is at least the days between the two dates: a value
+    is in a date's list when its oldest row is. The segment history asks a dozen dates; this is
+    one scan instead of one per date (a distinct scan per column, ~0.5 s at a million customers).
+    """
+
+    day: date
+    oldest: Mapping[str, tuple[tuple[str, int], ...] | None]  # column -> (value, days_ago); None: too many
+
+    def at(self, day: date) -> dict[str, list[str] | None]:
+        """The columns' value lists at ``day`` (not after :attr:`day`), as :func:`count_values`
+        returns them there (a column with too many values: None); a column with more values
+        than :data:`VALUE_DAYS_MAX` is left out (to be scanned)."""
+        if day > self.day:
+            raise ValueError(f"value lists of {self.day} cannot say those of the later {day}")
+        back = (self.day - day).days
+        found: dict[str, list[str] | None] = {}
+        for column, values in self.oldest.items():
+            if values is None:
+                continue
+            present = [value for value, oldest in values if oldest >= back]
+            found[column] = present if len(present) <= VALUE_COUNT_MAX else None
+        return found
+
+
+def find_value_days(con: duckdb.DuckDBPyConnection, columns: Collection[str], day: date) -> ValueDays:
+    """:class:`ValueDays` of ``columns`` over their base views as they stand at ``day``."""
+    oldest: dict[str, tuple[tuple[str, int], ...] | None] = {}
+    for column in columns:
+        sources = " UNION ALL ".join(f"SELECT {column} AS value, days_ago FROM {view}" for view in _VALUE_COLUMNS[column])
+        rows = con.execute(
+            f"SELECT value, max(days_ago) FROM ({sources}) AS v WHERE value IS NOT NULL "
+            f"GROUP BY value ORDER BY value LIMIT {VALUE_DAYS_MAX + 1}"
+        ).fetchall()
+        oldest[column] = tuple((value, int(days)) for value, days in rows) if len(rows) <= VALUE_DAYS_MAX else None
+    return ValueDays(day, oldest)
+
+
 # The catalogue: the families whose reference files declare fields, in column order (each
 # file's fields in the order of its lines).
 _CATALOGUE = ("core", "rfm", "order_profile", "order_habits", "categories", "events", "views_unbought",
