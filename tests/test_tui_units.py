@@ -79,3 +79,23 @@ def test_a_model_that_cannot_be_fitted_or_checked_says_why():
     assert render_model(None) == []
     assert "not fitted: too few customers to fit the purchase model" in text(
         ModelCheck(None, "too few customers to fit the purchase model: 2 buyers, need at least 30", None, None))
+
+
+def test_history_posts_one_message_at_a_time_and_the_newest_next():
+    """The segment history's results reach the UI one message at a time: what is known while
+    one is on its way waits until it is drawn, and only the newest is posted then; the last
+    (complete) history is never dropped."""
+    from segtui.tui.history import HistoryRun
+
+    posted = []
+    run = HistoryRun(shown="ws", open_workspace=lambda: None, post=posted.append, log=lambda where: "")
+    run.offer("1 date")
+    run.offer("2 dates")
+    run.offer("3 dates")
+    assert [m.history for m in posted] == ["1 date"]
+    run.drawn()
+    assert [m.history for m in posted] == ["1 date", "3 dates"]
+    run.drawn()  # nothing newer: the next offer is posted at once
+    run.offer("12 dates, complete")
+    assert [m.history for m in posted] == ["1 date", "3 dates", "12 dates, complete"]
+    assert all(m.workspace == "ws" for m in posted)

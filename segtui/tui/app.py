@@ -609,6 +609,8 @@ class SegtuiApp(App):
         self.history = message.history
         self.query_one(SegmentList).show_history(self.history)
         self.query_one(DetailPane).show_history(self.history)
+        if self._history_run is not None and self._history_run.shown is message.workspace:
+            self._history_run.drawn()  # the newest known meanwhile, if any, comes next
 
     def _show_header(self) -> None:
         note = ""

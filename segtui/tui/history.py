@@ -7,7 +7,7 @@ built: each date builds, or reads from the feature cache, the families the segme
 would clash with the shown workspace's tables on its connection (``Workspace.at``). It runs in
 a plain thread after the shown build's last stage, posts what is known after each date, and
 stops between dates (or mid-query, by an interrupt) when the explorer moves to other data or
-closes.
+closes. What is known is posted one message at a time: the next once the UI drew the last.
 """
 
 from __future__ import annotations
@@ -45,6 +45,28 @@ class HistoryRun:
     _helpers: list = field(default_factory=list)  # the helpers' workspaces (closed by the history)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
+    _posted: bool = False  # a HistoryReady is on its way to the UI, not yet drawn
+    _newer: Any = None  # the newest history known since, posted once that one is drawn
+
+    def offer(self, known: Any) -> None:
+        """Post what is known now, unless a post is still on its way: then it waits for
+        :meth:`drawn`. A redraw of every sparkline takes the UI ~20 ms; the dates read from the
+        cache come at once, and a dozen redraws would hold the UI (and the interpreter the
+        history's own queries need) for nothing."""
+        with self._lock:
+            if self._posted:
+                self._newer = known
+                return
+            self._posted = True
+        self.post(HistoryReady(self.shown, known))
+
+    def drawn(self) -> None:
+        """The UI drew a HistoryReady of this run: post the newest history known since, if any."""
+        with self._lock:
+            newer, self._newer = self._newer, None
+            self._posted = newer is not None
+        if newer is not None:
+            self.post(HistoryReady(self.shown, newer))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="segtui-history", daemon=True)
@@ -100,7 +122,7 @@ class HistoryRun:
                 for known in run:
                     if self.stopped.is_set():
                         return
-                    self.post(HistoryReady(self.shown, known))
+                    self.offer(known)
             finally:
                 run.close()
         except duckdb.InterruptException:
