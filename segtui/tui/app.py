@@ -150,6 +150,22 @@ def source_stamp(source: Path) -> float | None:
 HISTORY_HELPER_CUSTOMERS = 200_000
 
 
+def _import_beside(module: str) -> None:
+    """Import ``module`` in a thread of its own: the predictive family's numpy and scipy are
+    ~0.3 s of imports, which a later build stage would otherwise wait for; the stage before it
+    is DuckDB's work, which leaves the interpreter free."""
+    import importlib
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the stage that needs it imports it again and says why
+            pass
+
+    # not a daemon: a quit right after the first counts waits for it rather than end mid-import
+    threading.Thread(target=load, name="segtui-import").start()
+
+
 def close_in_thread(ws) -> None:
     """Close a workspace off the UI thread: closing is DuckDB work too (it frees the feature
     table and the shop's views) and may remove a snapshot copy from disk. Not a daemon: the
@@ -399,6 +415,8 @@ class SegtuiApp(App):
                     ws.close()  # the app is gone
                     return
                 shown = True
+                if not stage.final and "predict" in ws.builder.families_for(None):
+                    _import_beside("segtui.core.predict")
         except (_Abandoned, duckdb.InterruptException):
             if not shown:
                 ws.close()
