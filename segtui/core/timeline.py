@@ -514,7 +514,9 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     two dates stay on ``ws``, whose members they compare. On a small shop a date is mostly the
     planning of each family's query, and at a million customers its passes over the data: a
     second connection does another date alongside. The connections share
-    :data:`HISTORY_MEMORY_LIMIT` and run :data:`HISTORY_THREADS` each. ``stopped``: set by
+    :data:`HISTORY_MEMORY_LIMIT` and run :data:`HISTORY_THREADS` each. The value lists the
+    families count by (devices, OS...) are found once, at the last date, for every date
+    (:class:`ValueDays`). ``stopped``: set by
     another thread (with an interrupt of the connections' queries) to end the run while it
     waits for a helper's date.
 

@@ -330,8 +330,8 @@ class FeatureBuilder:
     def value_days(self, fields: Collection[str] | None = None) -> ValueDays:
         """The value lists of the columns ``fields``' families count values of, at every date
         up to this builder's (:class:`ValueDays`), from one scan of the base views here, which
-        are dropped after (a builder of its own for this): a builder at an earlier date takes its lists from them
-        (:meth:`know_values`) instead of scanning its own."""
+        are dropped after (a builder of its own for this): a builder at an earlier date takes
+        its lists from them (:meth:`know_values`) instead of scanning its own."""
         columns = sorted({column for family in self.families_for(fields) for query in self.candidates[family]
                           for column in _placeholders(query)})
         for column in columns:

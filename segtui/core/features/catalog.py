@@ -318,14 +318,18 @@ def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def _value_rows(column: str, more: str = "") -> str:
+    """The rows of ``column``'s base views, its value as ``value`` (and ``more`` columns)."""
+    return " UNION ALL ".join(f"SELECT {column} AS value{more} FROM {view}" for view in _VALUE_COLUMNS[column])
+
+
 def count_values(con: duckdb.DuckDBPyConnection, columns: Collection[str]) -> dict[str, list[str]]:
     """The distinct values of each value-count column (see VALUE_COUNT_MAX), sorted as DuckDB
     sorts text, over its base views; a column with more than VALUE_COUNT_MAX is left out."""
     found: dict[str, list[str]] = {}
     for column in columns:
-        sources = " UNION ALL ".join(f"SELECT {column} AS value FROM {view}" for view in _VALUE_COLUMNS[column])
         rows = con.execute(
-            f"SELECT DISTINCT value FROM ({sources}) AS v WHERE value IS NOT NULL "
+            f"SELECT DISTINCT value FROM ({_value_rows(column)}) AS v WHERE value IS NOT NULL "
             f"ORDER BY value LIMIT {VALUE_COUNT_MAX + 1}"
         ).fetchall()
         if len(rows) <= VALUE_COUNT_MAX:
@@ -372,9 +376,8 @@ def find_value_days(con: duckdb.DuckDBPyConnection, columns: Collection[str], da
     """:class:`ValueDays` of ``columns`` over their base views as they stand at ``day``."""
     oldest: dict[str, tuple[tuple[str, int], ...] | None] = {}
     for column in columns:
-        sources = " UNION ALL ".join(f"SELECT {column} AS value, days_ago FROM {view}" for view in _VALUE_COLUMNS[column])
         rows = con.execute(
-            f"SELECT value, max(days_ago) FROM ({sources}) AS v WHERE value IS NOT NULL "
+            f"SELECT value, max(days_ago) FROM ({_value_rows(column, ', days_ago')}) AS v WHERE value IS NOT NULL "
             f"GROUP BY value ORDER BY value LIMIT {VALUE_DAYS_MAX + 1}"
         ).fetchall()
         oldest[column] = tuple((value, int(days)) for value, days in rows) if len(rows) <= VALUE_DAYS_MAX else None
