@@ -581,9 +581,16 @@ def discounted_purchases(params, t, x, t_x, T, yearly_rate: float = 0.0, years: 
 
 
 def register_scores(con, as_of: date, discount_rate: float = 0.0) -> list[str]:
-    """The predictive family's values for every buyer as of ``as_of``, registered on ``con`` as
-    ``predict_scores`` for ``queries/features/predict.sql`` (called by the feature builder;
-    returns the names it registered).
+    """The predictive family's values for every buyer as of ``as_of`` (:func:`scores`),
+    registered on ``con`` as ``predict_scores`` for ``queries/features/predict.sql`` (called by
+    the feature builder; returns the names it registered)."""
+    con.register("predict_scores", scores(con, as_of, discount_rate))
+    return ["predict_scores"]
+
+
+def scores(con, as_of: date, discount_rate: float = 0.0) -> dict[str, np.ndarray]:
+    """The predictive family's values for every buyer as of ``as_of``: ``customer_id``, and per
+    value ``fit_<name>`` with its ``<name>_known`` flag.
 
     Both models are fitted in weeks to the buyers' summary up to the as-of date (a sample of
     :data:`FIT_SAMPLE` at most). A model that cannot be fitted (too few buyers, no repeat
@@ -616,13 +623,12 @@ def register_scores(con, as_of: date, discount_rate: float = 0.0) -> list[str]:
         pass
     values = {"p_alive": alive, **{name: expected[name] for name in EXPECTED_ORDERS},
               "expected_spend_per_order": spend, "clv_365d": expected["clv"] * spend}
-    scores = {"customer_id": summary.customer_id}
+    found = {"customer_id": summary.customer_id}
     for name, column in values.items():
         known = np.isfinite(column)
-        scores[f"fit_{name}"] = np.where(known, column, 0.0)
-        scores[f"{name}_known"] = known
-    con.register("predict_scores", scores)
-    return ["predict_scores"]
+        found[f"fit_{name}"] = np.where(known, column, 0.0)
+        found[f"{name}_known"] = known
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
