@@ -407,6 +407,43 @@ def test_history_builds_within_a_smaller_memory_bound_on_one_thread(hand_ws):
     assert after.split()[1] == before.split()[1] == "GiB" and abs(float(after.split()[0]) - float(before.split()[0])) < 0.2
 
 
+def test_history_in_one_pass_counts_what_it_counts_date_by_date(generated):
+    """A small shop's history builds its dates together, one pass per family with the date as
+    a column: every yield is the same as date by date (every segment, the totals, who entered
+    and left), it stores the same counts, and it leaves none of its tables behind."""
+    alone_ws, ws = (open_workspace(generated, fields=None, use_cache=False) for _ in range(2))
+    try:
+        dates = timeline.trend_dates(alone_ws.data_range, None, None, "month")[0]
+        alone = list(timeline.history(alone_ws, dates))
+        together = list(timeline.history(ws, dates, one_pass=True))
+        left = {r[0] for r in ws.con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                              "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    finally:
+        alone_ws.close()
+        ws.close()
+    assert together[-1] == alone[-1] and together[-1].complete and together[-1].changes
+    assert len(together[-1].dates) == 12
+    assert not {n for n in left if n.startswith(("__", "feature_", "customer_features", "predict_"))}, left
+
+
+def test_history_in_one_pass_falls_back_to_date_by_date(generated, monkeypatch):
+    """Where the one pass cannot be made (a construct the rewrite does not know), the dates are
+    built one by one, with the same counts."""
+    from segtui.core.features import lift
+
+    def refuse(*args, **kwargs):
+        raise lift.LiftError("not this one")
+
+    ws = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-4:]
+        alone = list(timeline.history(ws, dates))
+        monkeypatch.setattr(lift, "build_at_dates", refuse)
+        assert list(timeline.history(ws, dates, one_pass=True)) == alone
+    finally:
+        ws.close()
+
+
 def test_history_of_values_that_appear_between_the_dates(tmp_path):
     """The history takes each date's value lists (devices, OS) from one scan at its last date:
     a device first seen on the last day of a month counts from that month's end, one of the
@@ -434,6 +471,7 @@ def test_history_of_values_that_appear_between_the_dates(tmp_path):
     try:
         dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
         final = list(timeline.history(ws, dates))[-1]
+        assert list(timeline.history(ws, dates, one_pass=True))[-1] == final  # one pass, the same lists
     finally:
         ws.close()
     assert dates == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]

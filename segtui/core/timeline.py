@@ -501,7 +501,7 @@ class History:
 
 def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None,
             helpers: Sequence[Callable[[], Workspace]] = (), stopped: threading.Event | None = None,
-            ) -> Iterator[History]:
+            one_pass: bool = False) -> Iterator[History]:
     """Count every usable segment at each date (what ``segtui trend`` says for each), yielding
     what is known after each date: a caller stops (closes the iterator) between dates. At the
     last two dates who was in each segment is kept, so that the last yield holds, per segment,
@@ -523,7 +523,11 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     A date's families are read from the feature cache when there, but never written to it:
     every family at 12 dates is gigabytes at a million customers, which would push out what
     the next open reads. The counts are stored instead (:meth:`FeatureCache.store_answers`):
-    the next run reads them and builds only the last two dates, whose members it compares."""
+    the next run reads them and builds only the last two dates, whose members it compares.
+
+    ``one_pass`` (a small shop): the dates to build but the last are built together, one pass
+    over the data per family (``features.lift``: the date is a column), which pays each
+    query's planning once instead of once per date; where that cannot be done, date by date."""
     segments = [c for c in ws.catalog.compiled if c.usable]
     names, sqls = [c.name for c in segments], [str(c.sql) for c in segments]
     fields = set().union(*(ws.fields_of(sql) for sql in sqls)) if sqls else set()
@@ -534,17 +538,26 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     stored = {i: found for i in range(len(dates)) if i not in last_two
               and (found := _stored_counts(ws.at(dates[i]), segments, fields)) is not None}
     to_build = [i for i in range(len(dates)) if i not in last_two and i not in stored]
-    helpers = helpers if len(to_build) >= 2 else ()
+    helpers = helpers if len(to_build) >= 2 and not one_pass else ()
     share = len(helpers) + 1
     restore = _history_settings(ws, share)
     told = stopped or threading.Event()
     values: ValueDays | None = None  # the value lists of every date, found once when two or more are built
-    pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i), values), to_build,
-                     lambda w: _history_settings(w, share), told)
     early: dict[int, SegmentCounts] = {}
+    pool: _DatePool | None = None
     try:
-        if len(to_build) + len(last_two) >= 2:
+        if one_pass and to_build and len(dates) >= 2 and not told.is_set():
+            together = [*to_build, len(dates) - 2]
+            found_all = _counts_in_one_pass(ws, [dates[i] for i in together], segments, fields, dates[-2])
+            if found_all is not None:
+                for i, found in zip(together, found_all):
+                    step(i)("counts: in one pass", 1.0)
+                    early[i] = found
+                to_build = []
+        if len({*to_build, *last_two} - set(early)) >= 2:
             values = ws.at(dates[-1]).builder.value_days(fields)
+        pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i), values), to_build,
+                         lambda w: _history_settings(w, share), told)
         pool.start(helpers)
         if helpers and not told.is_set():  # the second-to-last date first, while the helpers start on the others
             early[len(dates) - 2] = _counts_at(ws.at(dates[-2]), segments, fields, FROM_TABLE, step(len(dates) - 2),
@@ -571,7 +584,8 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
             yield History(tuple(dates[: index + 1]), tuple(totals), {n: tuple(v) for n, v in counts.items()}, changes,
                           complete=index == len(dates) - 1)
     finally:
-        pool.stop()
+        if pool is not None:
+            pool.stop()
         drop_snapshots(ws)
         restore()
 
@@ -698,6 +712,43 @@ def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields:
     """Every segment's members at ``here``'s date as a history stored them, or None."""
     stored = _stored_answers(here, fields, [str(c.sql) for c in segments])
     return None if stored is None else SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
+
+
+def _counts_in_one_pass(ws: Workspace, days: Sequence[date], segments: Sequence[CompiledSegment], fields: set[str],
+                        keep: date) -> list[SegmentCounts] | None:
+    """Every segment's members at each of ``days`` (ascending), built in one pass per family
+    (``features.lift``) and counted in one query, the counts then stored as :func:`_counts_at`
+    stores them; who is in each at ``keep`` is kept in :data:`FROM_TABLE`. None when the one
+    pass cannot be made (a construct the rewrite does not handle, a query that fails): the
+    caller then builds date by date, which says what failed."""
+    from segtui.core.features import lift
+
+    last = ws.at(max(days))
+    sqls = [str(c.sql) for c in segments]
+    made: list[tuple[str, str]] = []
+    try:
+        made = lift.build_at_dates(last.builder, days, fields)
+        columns = ", ".join(["count(*)"] + [f"COALESCE(count_if({sql}), 0)" for sql in sqls])
+        rows = {day: row for day, *row in ws.con.execute(
+            f"SELECT {lift.DATE}, {columns} FROM {FEATURE_TABLE} GROUP BY {lift.DATE}").fetchall()}
+        ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {FROM_TABLE} AS SELECT customer_id, {member_flags(sqls)} "
+                       f"FROM {FEATURE_TABLE} WHERE {lift.DATE} = DATE '{keep.isoformat()}'")
+    except duckdb.InterruptException:
+        raise
+    except (duckdb.Error, lift.LiftError):
+        return None
+    finally:
+        lift.drop_made(ws.con, made)
+    found = []
+    for day in days:
+        total, *counts = rows.get(day, [0] * (len(sqls) + 1))
+        here = SegmentCounts({c.name: int(n) for c, n in zip(segments, counts)}, int(total))
+        then = ws.at(day)
+        if then.cache is not None:
+            then.cache.store_answers(then.builder, fields, {"": here.total, **{sql: here[c.name] for sql, c
+                                                                                 in zip(sqls, segments)}})
+        found.append(here)
+    return found
 
 
 def _counts_at(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str], snapshot: str | None,

@@ -1,0 +1,254 @@
+"""Build the features of many as-of dates in one pass per family: the date as a column.
+
+The as-of date enters the build only in the base files (``:as_of``). Here it becomes a column,
+``__d``, of every dated relation: the base views cross-join a table of the dates, and every
+SELECT that reads a dated relation carries ``__d`` on, groups and partitions by it, and joins
+two dated relations on it (sqlglot rewrites the same files the builder runs). One pass per
+family then serves a dozen dates: the segment history of a small shop, where each date's build
+is mostly each query's fixed costs (planning, pipeline set-up). A query the rewrite does not
+know raises :class:`LiftError`; the caller then builds date by date. Tested family by family
+against the builds of each date (tests/test_over_time.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import sqlglot
+from sqlglot import exp
+
+DATE = "__d"
+DATES = "__dates"
+
+
+class LiftError(ValueError):
+    """A construct the rewrite does not handle."""
+
+
+def lift(sql: str, dated: set[str]) -> list[str]:
+    """The statements of ``sql`` rewritten over the dated relations ``dated`` (names; extended
+    by what the statements create when they read a dated relation). In ``sql`` the as-of date
+    is ``__dates.as_of``. Kept per process: parsing and printing is ~20 ms a family."""
+    statements, created = _lifted(sql, frozenset(dated))
+    dated |= created
+    return list(statements)
+
+
+@functools.lru_cache(maxsize=256)
+def _lifted(sql: str, dated: frozenset[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    out, created, known = [], set(), set(dated)
+    for tree in sqlglot.parse(sql, read="duckdb"):
+        if tree is None:
+            continue
+        if isinstance(tree, exp.Create):
+            if _lift(tree.expression, set(known)):
+                name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
+                created.add(name)
+                known.add(name)
+        out.append(tree.sql(dialect="duckdb"))
+    return tuple(out), frozenset(created)
+
+
+def _lift(node: exp.Expression, dated: set[str]) -> bool:
+    """Lift ``node`` (a query) in place; whether its rows are dated."""
+    if isinstance(node, exp.Subquery):
+        return _lift(node.this, dated)
+    if isinstance(node, exp.Union):
+        left, right = _lift(node.left, dated), _lift(node.right, dated)
+        if left != right:
+            raise LiftError(f"a UNION of dated and undated rows: {node.sql()[:80]}")
+        return left
+    if not isinstance(node, exp.Select):
+        raise LiftError(f"not a query: {type(node).__name__}")
+    local = set(dated)
+    with_ = node.args.get("with_")
+    if with_ is not None:
+        for cte in with_.expressions:
+            if _lift(cte.this, local):
+                local.add(cte.alias)
+    sources = []  # (alias to qualify with, dated?)
+    from_ = node.args.get("from_")
+    joins = node.args.get("joins") or []
+    for holder in ([from_] if from_ is not None else []) + joins:
+        source = holder.this
+        if isinstance(source, exp.Subquery):
+            is_dated = _lift(source.this, local)
+            alias = source.alias
+        elif isinstance(source, exp.Table):
+            is_dated = source.name in local
+            alias = source.alias or source.name
+        else:
+            is_dated, alias = False, None
+        sources.append((holder, alias, is_dated))
+    dated_ins = []  # x IN (a dated query): becomes (x, __d) IN (SELECT (y, __d) ...)
+    for sub in node.find_all(exp.In):
+        query = sub.args.get("query")
+        if query is not None and _enclosing_select(sub) is node:
+            if _lift(query.this if isinstance(query, exp.Subquery) else query, local):
+                dated_ins.append(sub)
+    uses_dates = any(col.table == DATES for col in node.find_all(exp.Column) if _enclosing_select(col) is node)
+    first = next(((h, a) for h, a, d in sources if d), None)
+    if first is None and not uses_dates:
+        if dated_ins:
+            raise LiftError("an undated query filtered by a dated one")
+        return False
+    if first is None:  # a base: cross join the dates
+        if from_ is None:
+            node.set("from_", exp.From(this=exp.to_table(DATES)))
+        else:
+            node.set("joins", list(joins) + [exp.Join(this=exp.to_table(DATES), kind="CROSS")])
+        date_col = exp.column("as_of", table=DATES)
+    else:
+        date_col = exp.column(DATE, table=first[1])
+        for holder, alias, is_dated in sources:
+            if not is_dated or holder is first[0]:
+                continue
+            condition = exp.EQ(this=exp.column(DATE, table=alias), expression=date_col.copy())
+            if isinstance(holder, exp.From):
+                raise LiftError("two dated sources, the first in a FROM after another")
+            if holder.args.get("kind") == "CROSS" or (holder.args.get("on") is None and holder.args.get("using") is None):
+                holder.set("kind", None)
+                holder.set("on", condition)
+            elif holder.args.get("using"):
+                holder.set("using", holder.args["using"] + [exp.to_identifier(DATE)])
+            else:
+                holder.set("on", exp.and_(holder.args["on"], condition))
+        outer = [alias for holder, alias, is_dated in sources if is_dated and isinstance(holder, exp.Join)
+                 and (holder.args.get("side") or "").upper() in ("FULL", "RIGHT")]
+        if outer:  # a row of one side only has the date of that side
+            date_col = exp.Coalesce(this=date_col, expressions=[exp.column(DATE, table=a) for a in outer])
+    if node.args.get("limit") or node.args.get("order"):
+        raise LiftError(f"ORDER BY / LIMIT in a dated query: {node.sql()[:80]}")
+    projections = node.expressions
+    if not (len(projections) == 1 and isinstance(projections[0], exp.Star) and first is not None):
+        node.set("expressions", projections + [exp.alias_(date_col.copy(), DATE)])
+    group = node.args.get("group")
+    if group is not None:
+        group.set("expressions", group.expressions + [date_col.copy()])
+    elif any(_enclosing_select(agg) is node and not agg.find_ancestor(exp.Window) for agg in node.find_all(exp.AggFunc)):
+        node.set("group", exp.Group(expressions=[date_col.copy()]))
+    for window in node.find_all(exp.Window):
+        if _enclosing_select(window) is node:
+            window.set("partition_by", (window.args.get("partition_by") or []) + [date_col.copy()])
+    for sub in dated_ins:
+        query = sub.args["query"]
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        picked = inner.expressions[0]
+        inner.set("expressions", [exp.Tuple(expressions=[picked.copy(), exp.column(DATE)])] + inner.expressions[1:-1])
+        sub.set("this", exp.Tuple(expressions=[sub.this.copy(), date_col.copy()]))
+    return True
+
+
+def _enclosing_select(node: exp.Expression) -> exp.Expression | None:
+    return node.find_ancestor(exp.Select)
+
+
+def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
+    """Make ``customer_features`` as a view of every field ``fields`` need at each of ``dates``
+    (a column ``__d`` says which), in one pass per family, on ``builder``'s connection.
+    ``builder`` plans (its date must be the last of ``dates``: the value lists of that date hold
+    every earlier date's). Returns what it made, (kind, name), for :func:`drop_made`."""
+    import numpy as np
+
+    from segtui.core.features.build import FEATURE_TABLE, _final_sql, _placeholders, _shared
+    from segtui.core.features.catalog import _EMPTY_BASES, _VALUE_MODE_MACRO, load_query, render
+    from segtui.core.predict import scores
+
+    if builder.as_of != max(dates):
+        raise LiftError("the builder's date must be the last")
+    con = builder.con
+    made: list[tuple[str, str]] = []
+    fits: dict[str, object] = {}
+    fitter: threading.Thread | None = None
+    try:
+        families = builder.families_for(fields)
+        files = {family: builder.file(family) for family in families}
+        columns = sorted({c for q in files.values() for c in _placeholders(q)})
+        values = {c: v for c, v in builder.values(columns).items() if v is not None}
+        builder.drop_bases()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {DATES} AS SELECT unnest(CAST(? AS DATE[])) AS as_of", [list(dates)])
+        made.append(("TABLE", DATES))
+        con.execute(_VALUE_MODE_MACRO)
+        made.append(("MACRO", "value_mode"))
+        if any(q.computed_by == "segtui.core.predict:register_scores" for q in files.values()):
+            # the model fits (Python, ~45 ms a date) on a cursor of their own while DuckDB
+            # makes the families before them
+            cursor = con.cursor()
+
+            def fit() -> None:
+                try:
+                    fits["parts"] = [scores(cursor, day, **builder.settings) for day in dates]
+                except BaseException as error:  # noqa: BLE001 - raised where the family needs them
+                    fits["error"] = error
+                finally:
+                    cursor.close()
+
+            fitter = threading.Thread(target=fit, name="segtui-history-fits", daemon=True)
+            fitter.start()
+        dated: set[str] = set()
+        empty = {base: columns for table, (base, columns) in _EMPTY_BASES.items() if table not in builder.tables}
+        for name in builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]:
+            if name in empty:
+                kind = _id_type_of(con)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=kind)}, {DATE} DATE)")
+                made.append(("TABLE", name))
+                dated.add(name)
+                continue
+            query = load_query(builder._bases[name])
+            for statement in lift(query.sql.replace(":as_of", f"{DATES}.as_of"), dated):
+                con.execute(_shared(statement))
+            made.extend(query.creates)
+        for family, query in files.items():
+            if query.is_columns:
+                continue
+            if query.computed_by:
+                if query.computed_by != "segtui.core.predict:register_scores":
+                    raise LiftError(f"{family} is computed by {query.computed_by}")
+                fitter.join()
+                if "error" in fits:
+                    raise fits["error"]
+                parts = fits["parts"]
+                joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+                joined["__i"] = np.concatenate([np.full(len(p["customer_id"]), i) for i, p in enumerate(parts)])
+                con.register("predict_scores_at", joined)
+                made.append(("VIEW", "predict_scores_at"))
+                con.execute(f"CREATE OR REPLACE TEMP VIEW predict_scores AS SELECT s.* EXCLUDE (__i), d.as_of AS {DATE} "
+                            f"FROM predict_scores_at AS s JOIN (SELECT as_of, row_number() OVER (ORDER BY as_of) - 1 AS i "
+                            f"FROM {DATES}) AS d ON d.i = s.__i")
+                made.append(("VIEW", "predict_scores"))
+                dated.add("predict_scores")
+            for statement in lift(render(query.sql, builder.as_of, values), dated):
+                con.execute(_shared(statement))
+            made.extend(query.creates)
+        names = set(builder.available_names) if fields is None else set(fields)
+        chosen = tuple(f for f in builder.available if f.name in names)
+        final = _final_sql(chosen, {f: files[f] for f in builder.families_for(f.name for f in chosen)},
+                           builder.as_of, values, view=True)
+        dated |= {q.table for q in files.values() if not q.is_columns}
+        for statement in lift(final, dated):
+            con.execute(statement)
+        made.append(("VIEW", FEATURE_TABLE))
+        return made
+    except BaseException:
+        drop_made(con, made)
+        raise
+    finally:
+        if fitter is not None:
+            fitter.join()  # never leave a query running on the way out
+
+
+def _id_type_of(con) -> str:
+    return con.execute("DESCRIBE SELECT customer_id FROM orders").fetchall()[0][1]
+
+
+def drop_made(con, made) -> None:
+    """Drop what :func:`build_at_dates` made."""
+    for kind, name in reversed(made):
+        try:
+            if name == "predict_scores_at":
+                con.unregister(name)
+            else:
+                con.execute(f"DROP {kind} IF EXISTS {name}")
+        except Exception:  # noqa: BLE001 - best effort
+            pass
