@@ -1,9 +1,10 @@
 """Every segment's last 12 month ends, counted in the background once the first counts are on
 screen: the list's sparklines and the profile's trend and entered/left line.
 
-The dates are counted on a workspace of their own (a second connection to the shop), and for a
-shop of up to ``HISTORY_HELPER_CUSTOMERS`` on a third alongside when two dates or more are to be
-built: each date builds, or reads from the feature cache, the families the segments read, which
+The dates are counted on a workspace of their own (a second connection to the shop): for a shop
+of up to ``HISTORY_ONE_PASS_CUSTOMERS`` built together in one pass per family, else date by
+date, for a shop of up to ``HISTORY_HELPER_CUSTOMERS`` on a third alongside when two dates or
+more are to be built: each date builds, or reads from the feature cache, the families the segments read, which
 would clash with the shown workspace's tables on its connection (``Workspace.at``). It runs in
 a plain thread after the shown build's last stage, posts what is known after each date, and
 stops between dates (or mid-query, by an interrupt) when the explorer moves to other data or
@@ -40,6 +41,7 @@ class HistoryRun:
     post: Callable[[Message], Any]
     log: Callable[[str], Any]  # writes the traceback of an unexpected error; returns the log's path
     helper: bool = True  # count dates on a third connection alongside (a shop small enough)
+    one_pass: bool = False  # build the dates together, one pass per family (a small shop)
     stopped: threading.Event = field(default_factory=threading.Event)
     _ws: Any = None
     _helpers: list = field(default_factory=list)  # the helpers' workspaces (closed by the history)
@@ -117,7 +119,7 @@ class HistoryRun:
                 self._ws = ws
             dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")  # the last 12
             helpers = [self._open_helper] if self.helper else []
-            run = timeline.history(ws, dates, helpers=helpers, stopped=self.stopped)
+            run = timeline.history(ws, dates, helpers=helpers, stopped=self.stopped, one_pass=self.one_pass)
             try:
                 for known in run:
                     if self.stopped.is_set():
