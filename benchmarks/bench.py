@@ -479,10 +479,12 @@ def w_history(args) -> dict:
     """The explorer's background count of every segment at the last 12 month ends, as the
     explorer runs it once its own counts are on screen (its build stored, every segment
     compiled): a second workspace on the shop, timeline.history on it with a third as its
-    helper. On a first open each earlier date is built and its counts stored; on the next open
-    the stored counts are read and the second-to-last date is built."""
+    helper, or in one pass for a shop as small as the explorer builds that way. On a first open
+    each earlier date is built and its counts stored; on the next open the stored counts are
+    read and the second-to-last date is built."""
     from segtui.core import timeline
     from segtui.core.workspace import open_workspace
+    from segtui.tui.app import HISTORY_ONE_PASS_CUSTOMERS
 
     with _cache_dir(Path(tempfile.mkdtemp(prefix="history-", dir=os.environ["SEGTUI_CACHE_DIR"]))):
         explorer = open_workspace(args.shop)  # the explorer's build at the last date, stored
@@ -491,7 +493,9 @@ def w_history(args) -> dict:
 
         def run() -> None:
             ws = open_workspace(args.shop, fields=None)
-            for _ in timeline.history(ws, dates, helpers=[lambda: open_workspace(args.shop, fields=None)]):
+            small = ws.total() <= HISTORY_ONE_PASS_CUSTOMERS  # as the explorer decides
+            for _ in timeline.history(ws, dates, helpers=[lambda: open_workspace(args.shop, fields=None)],
+                                      one_pass=small):
                 pass
             ws.close()
 
