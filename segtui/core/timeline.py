@@ -35,7 +35,15 @@ import duckdb
 from segtui.core.features import FEATURE_TABLE
 from segtui.core.features.build import _bytes, bound_memory
 from segtui.core.features.catalog import ValueDays
-from segtui.core.segments import CompiledSegment, SegmentCounts, _closest_name, count_segments, filter_rows, member_flags
+from segtui.core.segments import (
+    CompiledSegment,
+    SegmentCounts,
+    _closest_name,
+    count_columns,
+    count_segments,
+    filter_rows,
+    member_flags,
+)
 from segtui.core.source import quote_str
 from segtui.core.workspace import DataRange, Progress, Workspace
 from segtui.errors import SegmentError, SegtuiError
@@ -178,10 +186,11 @@ def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], 
     return for_date
 
 
-def _snapshot(here: Workspace, table: str, sqls: Sequence[str]) -> None:
-    """Keep who is in each filter as of ``here``'s date: one row per customer of the universe then."""
+def _snapshot(here: Workspace, table: str, sqls: Sequence[str], where: str = "TRUE") -> None:
+    """Keep who is in each filter as of ``here``'s date: one row per customer of the universe
+    then (``where``: the rows of ``customer_features`` that are that date's)."""
     filter_rows(here.con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT customer_id, {member_flags(sqls)} "
-                   f"FROM {FEATURE_TABLE}")
+                   f"FROM {FEATURE_TABLE} WHERE {where}")
 
 
 def drop_snapshots(ws: Workspace) -> None:
@@ -728,11 +737,9 @@ def _counts_in_one_pass(ws: Workspace, days: Sequence[date], segments: Sequence[
     made: list[tuple[str, str]] = []
     try:
         made = lift.build_at_dates(last.builder, days, fields)
-        columns = ", ".join(["count(*)"] + [f"COALESCE(count_if({sql}), 0)" for sql in sqls])
         rows = {day: row for day, *row in ws.con.execute(
-            f"SELECT {lift.DATE}, {columns} FROM {FEATURE_TABLE} GROUP BY {lift.DATE}").fetchall()}
-        ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {FROM_TABLE} AS SELECT customer_id, {member_flags(sqls)} "
-                       f"FROM {FEATURE_TABLE} WHERE {lift.DATE} = DATE '{keep.isoformat()}'")
+            f"SELECT {lift.DATE}, {', '.join(count_columns(sqls))} FROM {FEATURE_TABLE} GROUP BY {lift.DATE}").fetchall()}
+        _snapshot(ws, FROM_TABLE, sqls, where=f"{lift.DATE} = DATE '{keep.isoformat()}'")
     except duckdb.InterruptException:
         raise
     except (duckdb.Error, lift.LiftError):

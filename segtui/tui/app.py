@@ -519,10 +519,14 @@ class SegtuiApp(App):
         if storing:
             self._store_later(self.ws, then=self._start_history if after_store else None)
 
+    def _customers(self) -> int | None:
+        """The shown shop's customers (its universe), once the first counts are in."""
+        return self.extras.counts.total if self.extras else None
+
     def _small_shop(self) -> bool:
         """At most HISTORY_HELPER_CUSTOMERS customers: the segment history may count dates on
         two connections, and start beside the first open's copy into the cache."""
-        customers = self.extras.counts.total if self.extras else None
+        customers = self._customers()
         return customers is not None and customers <= HISTORY_HELPER_CUSTOMERS
 
     def on_stage_ready(self, message: StageReady) -> None:
@@ -585,7 +589,7 @@ class SegtuiApp(App):
         if self._history_run is not None and self._history_run.shown is ws:
             return
         self._stop_history()
-        customers = self.extras.counts.total if self.extras else None
+        customers = self._customers()
         self._history_run = HistoryRun(ws, self._second_workspace(ws), self.post_message, log_exception,
                                        self._small_shop(),
                                        one_pass=customers is not None and customers <= HISTORY_ONE_PASS_CUSTOMERS)

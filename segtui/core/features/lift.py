@@ -67,7 +67,7 @@ def _lift(node: exp.Expression, dated: set[str]) -> bool:
         for cte in with_.expressions:
             if _lift(cte.this, local):
                 local.add(cte.alias)
-    sources = []  # (alias to qualify with, dated?)
+    sources = []  # (the FROM or JOIN, the alias to qualify with, whether its rows are dated)
     from_ = node.args.get("from_")
     joins = node.args.get("joins") or []
     for holder in ([from_] if from_ is not None else []) + joins:
@@ -151,7 +151,7 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
     every earlier date's). Returns what it made, (kind, name), for :func:`drop_made`."""
     import numpy as np
 
-    from segtui.core.features.build import FEATURE_TABLE, _final_sql, _placeholders, _shared
+    from segtui.core.features.build import FEATURE_TABLE, _final_sql, _id_type, _placeholders, _shared
     from segtui.core.features.catalog import _EMPTY_BASES, _VALUE_MODE_MACRO, load_query, render
     from segtui.core.predict import scores
 
@@ -190,8 +190,7 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
         empty = {base: columns for table, (base, columns) in _EMPTY_BASES.items() if table not in builder.tables}
         for name in builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]:
             if name in empty:
-                kind = _id_type_of(con)
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=kind)}, {DATE} DATE)")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=_id_type(con))}, {DATE} DATE)")
                 made.append(("TABLE", name))
                 dated.add(name)
                 continue
@@ -210,12 +209,12 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
                     raise fits["error"]
                 parts = fits["parts"]
                 joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-                joined["__i"] = np.concatenate([np.full(len(p["customer_id"]), i) for i, p in enumerate(parts)])
+                joined[DATE] = np.concatenate([np.full(len(p["customer_id"]), np.datetime64(day, "us"))
+                                               for p, day in zip(parts, dates)])  # DuckDB reads a TIMESTAMP
                 con.register("predict_scores_at", joined)
-                made.append(("VIEW", "predict_scores_at"))
-                con.execute(f"CREATE OR REPLACE TEMP VIEW predict_scores AS SELECT s.* EXCLUDE (__i), d.as_of AS {DATE} "
-                            f"FROM predict_scores_at AS s JOIN (SELECT as_of, row_number() OVER (ORDER BY as_of) - 1 AS i "
-                            f"FROM {DATES}) AS d ON d.i = s.__i")
+                made.append(("REGISTERED", "predict_scores_at"))
+                con.execute(f"CREATE OR REPLACE TEMP VIEW predict_scores AS SELECT * REPLACE (CAST({DATE} AS DATE) "
+                            f"AS {DATE}) FROM predict_scores_at")
                 made.append(("VIEW", "predict_scores"))
                 dated.add("predict_scores")
             for statement in lift(render(query.sql, builder.as_of, values), dated):
@@ -238,15 +237,11 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
             fitter.join()  # never leave a query running on the way out
 
 
-def _id_type_of(con) -> str:
-    return con.execute("DESCRIBE SELECT customer_id FROM orders").fetchall()[0][1]
-
-
 def drop_made(con, made) -> None:
     """Drop what :func:`build_at_dates` made."""
     for kind, name in reversed(made):
         try:
-            if name == "predict_scores_at":
+            if kind == "REGISTERED":
                 con.unregister(name)
             else:
                 con.execute(f"DROP {kind} IF EXISTS {name}")
