@@ -104,7 +104,7 @@ def bgnbd_loglik(params, x, t_x, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def bgnbd_loglik_gradient(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+def bgnbd_loglik_gradient(theta, x, t_x, T, x_values=None) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's BG/NBD log-likelihood and its gradient (rows: customers) in the fitted
     coordinates θ = (log r, log α, logit μ, log κ) of :func:`fit_bgnbd`. With ℓ = a₁ + a₂ +
     log(e^a₃ + e^a₄) as in :func:`bgnbd_loglik` and w₃, w₄ the shares of e^a₃ and e^a₄::
@@ -115,12 +115,18 @@ def bgnbd_loglik_gradient(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
         ∂ℓ/∂b = ψ(a+b) + ψ(b+x) − ψ(b) − ψ(a+b+x) − w₄/(b+x−1)
 
     then by the chain rule through r = e^θ₀, α = e^θ₁, a = μκ, b = (1−μ)κ. One evaluation
-    gives what the optimiser would otherwise get from five (a value and four differences)."""
+    gives what the optimiser would otherwise get from five (a value and four differences).
+
+    The terms of x alone (the Γ and ψ functions, most of the work) are computed once per
+    distinct x, a few dozen repeat counts among thousands of customers: ``x_values`` gives
+    them as ``np.unique(x, return_inverse=True)`` does, else they are found here."""
     r, alpha, a, b = _bgnbd_params(theta)
     mu, kappa = special.expit(theta[2]), math.exp(theta[3])
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    v, at = x_values if x_values is not None else np.unique(x, return_inverse=True)
+    gammaln, digamma = special.gammaln, special.digamma
+    a1 = (gammaln(r + v) - gammaln(r))[at] + r * np.log(alpha)
+    a2 = (gammaln(a + b) + gammaln(b + v) - gammaln(b) - gammaln(a + b + v))[at]
     log_T, log_tx = np.log(alpha + T), np.log(alpha + t_x)
     a3 = -(r + x) * log_T
     repeat = x > 0
@@ -128,10 +134,11 @@ def bgnbd_loglik_gradient(theta, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
     a4[repeat] = np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * log_tx[repeat]
     both = np.logaddexp(a3, a4)
     w3, w4 = np.exp(a3 - both), np.exp(a4 - both)
-    d_r = special.digamma(r + x) - special.digamma(r) + math.log(alpha) - w3 * log_T - w4 * log_tx
+    digamma_abx = digamma(a + b + v)
+    d_r = (digamma(r + v) - digamma(r))[at] + math.log(alpha) - w3 * log_T - w4 * log_tx
     d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
-    d_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
-    d_b = special.digamma(a + b) + special.digamma(b + x) - special.digamma(b) - special.digamma(a + b + x)
+    d_a = (digamma(a + b) - digamma_abx)[at] + w4 / a
+    d_b = (digamma(a + b) + digamma(b + v) - digamma(b) - digamma_abx)[at]
     d_b[repeat] -= w4[repeat] / (b + x[repeat] - 1)
     gradient = np.column_stack([r * d_r, alpha * d_alpha, mu * (1 - mu) * kappa * (d_a - d_b), a * d_a + b * d_b])
     return a1 + a2 + both, gradient
@@ -229,9 +236,10 @@ def fit_bgnbd(x, t_x, T) -> BGNBD:
     rows, weights = _distinct(np.column_stack([x, t_x, T]))
     ux, ut_x, uT = rows.T
     total = weights.sum()
+    x_values = np.unique(ux, return_inverse=True)
 
     def negative(theta):
-        values, gradients = bgnbd_loglik_gradient(theta, ux, ut_x, uT)
+        values, gradients = bgnbd_loglik_gradient(theta, ux, ut_x, uT, x_values)
         value = -np.dot(weights, values) / total
         gradient = -(weights @ gradients) / total
         if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
@@ -349,20 +357,25 @@ def gamma_gamma_loglik(params, x, m) -> np.ndarray:
             + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + x * m))
 
 
-def gamma_gamma_loglik_gradient(log_params, x, m) -> tuple[np.ndarray, np.ndarray]:
+def gamma_gamma_loglik_gradient(log_params, x, m, x_values=None) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's Gamma-Gamma log-density and its gradient in (log p, log q, log γ)::
 
         ∂ℓ/∂p = x (ψ(px+q) − ψ(px) + log m + log x − log(γ+xm))
         ∂ℓ/∂q = ψ(px+q) − ψ(q) + log γ − log(γ+xm)
         ∂ℓ/∂γ = q/γ − (px+q)/(γ+xm)
-    """
+
+    The Γ and ψ terms, of x alone, are computed once per distinct x (``x_values`` as
+    :func:`bgnbd_loglik_gradient` takes it)."""
     p, q, gamma = np.exp(log_params)
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
-    px, log_spent = p * x, np.log(gamma + x * m)
-    value = gamma_gamma_loglik((p, q, gamma), x, m)
-    both = special.digamma(px + q)
-    d_p = x * (both - special.digamma(px) + np.log(m) + np.log(x) - log_spent)
-    d_q = both - special.digamma(q) + math.log(gamma) - log_spent
+    v, at = x_values if x_values is not None else np.unique(x, return_inverse=True)
+    px, log_spent, log_m = p * x, np.log(gamma + x * m), np.log(m)
+    pv = p * v
+    value = ((special.gammaln(pv + q) - special.gammaln(pv) + pv * np.log(v))[at] - special.gammaln(q)
+             + q * np.log(gamma) + (px - 1) * log_m - (px + q) * log_spent)
+    both = special.digamma(pv + q)
+    d_p = x * ((both - special.digamma(pv) + np.log(v))[at] + log_m - log_spent)
+    d_q = both[at] - special.digamma(q) + math.log(gamma) - log_spent
     d_gamma = q / gamma - (px + q) / (gamma + x * m)
     return value, np.column_stack([p * d_p, q * d_q, gamma * d_gamma])
 
@@ -400,9 +413,10 @@ def fit_gamma_gamma(x, m) -> GammaGamma:
     rows, weights = _distinct(np.column_stack([x, m]))
     ux, um = rows.T
     total = weights.sum()
+    x_values = np.unique(ux, return_inverse=True)
 
     def negative(log_params):
-        values, gradients = gamma_gamma_loglik_gradient(log_params, ux, um)
+        values, gradients = gamma_gamma_loglik_gradient(log_params, ux, um, x_values)
         value = -np.dot(weights, values) / total
         gradient = -(weights @ gradients) / total
         if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
