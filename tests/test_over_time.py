@@ -422,8 +422,55 @@ def test_history_in_one_pass_counts_what_it_counts_date_by_date(generated):
         alone_ws.close()
         ws.close()
     assert together[-1] == alone[-1] and together[-1].complete and together[-1].changes
-    assert len(together[-1].dates) == 12
-    assert not {n for n in left if n.startswith(("__", "feature_", "customer_features", "predict_"))}, left
+    assert len(together) == 1 and len(together[-1].dates) == 12  # the dates come together: one yield
+    assert not {n for n in left if n.startswith(("__", "feature_", "customer_features", "predict_", "time_"))}, left
+
+
+def test_history_in_one_pass_builds_nothing_before_it_is_told_to(generated, monkeypatch):
+    """``go``: the history opens, reads what is stored and rewrites the one pass's queries at
+    once (the explorer's own build still runs), and builds only once ``go`` is set; stopped
+    while it waits, it ends without building."""
+    from segtui.core.features import lift
+
+    planned, built = threading.Event(), []
+    plan, build = lift.plan, lift.build_at_dates
+
+    def planning(*args, **kwargs):
+        try:
+            return plan(*args, **kwargs)
+        finally:
+            planned.set()
+
+    def building(pass_):
+        built.append(pass_.dates)
+        return build(pass_)
+
+    monkeypatch.setattr(lift, "plan", planning)
+    monkeypatch.setattr(lift, "build_at_dates", building)
+    ws = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-4:]
+        go, seen = threading.Event(), []
+        thread = threading.Thread(target=lambda: seen.extend(timeline.history(ws, dates, one_pass=True, go=go)))
+        thread.start()
+        assert planned.wait(60)
+        thread.join(0.3)
+        assert thread.is_alive() and not built and not seen
+        go.set()
+        thread.join(120)
+        assert built == [tuple(dates)] and len(seen) == 1 and seen[0].complete and seen[0].changes
+
+        planned.clear()
+        stopped, seen = threading.Event(), []
+        thread = threading.Thread(target=lambda: seen.extend(timeline.history(ws, dates, one_pass=True,
+                                                                                  go=threading.Event(), stopped=stopped)))
+        thread.start()
+        assert planned.wait(60)
+        stopped.set()
+        thread.join(30)
+        assert not thread.is_alive() and len(built) == 1 and not seen
+    finally:
+        ws.close()
 
 
 def test_history_in_one_pass_falls_back_to_date_by_date(generated, monkeypatch):

@@ -983,27 +983,103 @@ async def test_messages_that_arrive_after_the_explorer_closed_are_dropped(tui_sh
 
 @pytest.mark.parametrize("small", [True, False])
 async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_cache(tui_shop, monkeypatch, small):
-    """A small shop's history starts with the last build stage, beside the copy into the cache,
-    and counts on two connections; a big shop's (here: any shop above a threshold of 0) starts
-    once the copy is done, when the build's tables are let go, on one connection."""
+    """A small shop's history builds once the last build stage is in, and its copy into the
+    cache waits for it (the copy starts when the history is complete); a big shop's (here: any
+    shop above a threshold of 0) once the copy is done, when the build's tables are let go, on
+    one connection. A shop built in one pass readies its history with the first counts (its
+    workspace opened, its queries rewritten) and builds nothing before then."""
+    from segtui.core.features import lift
     from segtui.tui import app as app_module
 
     if not small:
         monkeypatch.setattr(app_module, "HISTORY_HELPER_CUSTOMERS", 0)
     app = make_app(tui_shop, history=True)
-    copies_done_at_start = []
+    calls = []  # (go, every stage in, the copy done, copies started) at each call
     start = app._start_history
 
-    def starting():  # the copy is done once handed over (no pending store) and no copy runs
-        copies_done_at_start.append(app.ws.pending_store is None and all(done.is_set() for done in app.stores))
-        start()
+    def starting(go=True):  # the copy is done once handed over (no pending store) and no copy runs
+        calls.append((go, app.built.is_set(), app.ws.pending_store is None and all(done.is_set() for done in app.stores),
+                      len(app.stores)))
+        start(go)
 
     app._start_history = starting
+    built_when_building = []
+    build = lift.build_at_dates
+
+    def building(planned):
+        built_when_building.append(app.built.is_set())
+        return build(planned)
+
+    monkeypatch.setattr(lift, "build_at_dates", building)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_ready(pilot)
         await wait_for(pilot, lambda: app.history is not None and app.history.complete, timeout=120)
-        assert app._history_run.helper is small
-        assert copies_done_at_start and copies_done_at_start[0] is (not small)
+        assert app._history_run.helper is small and app._history_run.one_pass
+        readied, went = [c for c in calls if not c[0]], [c for c in calls if c[0]]
+        assert readied and not readied[0][1]  # with the first counts, before the last stage
+        assert went and went[0][1] and went[0][2] is (not small)
+        assert built_when_building == [True]  # one pass, after the last stage
+        if small:  # the copy waited for the history, and started when it was complete
+            assert went[0][3] == 0 and app.ws.pending_store is None
+        await wait_for(pilot, lambda: app.ws.pending_store is None and all(done.is_set() for done in app.stores))
+
+
+async def test_a_copy_held_back_for_the_segment_history_is_made_on_quit(tui_shop, monkeypatch):
+    """Quitting while the history still counts starts the copy into the cache it held back:
+    the next open finds the features in the cache."""
+    from segtui.core import cache, timeline
+
+    def stored() -> list:
+        return [e for e in cache.entries() if e.meta.get("kind") == "features"]
+
+    def endless(ws, dates, *args, stopped=None, **kwargs):  # counts until told to stop
+        while not stopped.wait(0.05):
+            pass
+        yield from ()
+
+    monkeypatch.setattr(timeline, "history", endless)
+    app = make_app(tui_shop, history=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await settle(pilot)
+        assert app.ws.pending_store is not None and not app.stores and not stored()  # held back
+        await pilot.press("q")
+    assert app.stores
+    for done in app.stores:
+        assert done.wait(60)
+    assert stored()
+
+
+async def test_segment_history_readied_beside_the_build_stops_when_a_stage_fails(tui_shop, monkeypatch):
+    """When a later build stage fails, the explorer says so and stops the history it readied
+    with the first counts (which would otherwise wait for a last stage that never comes)."""
+    from segtui.tui import app as app_module
+
+    app = make_app(tui_shop, history=True)
+    runs = []
+    start = app._start_history
+
+    def starting(go=True):
+        start(go)
+        runs.append(app._history_run)
+
+    app._start_history = starting
+    calls = []
+    precompute = app_module.precompute
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the disk went away")
+        return precompute(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "precompute", failing)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: any("building the features failed" in m for m in app.messages))
+        assert runs and runs[0] is not None and not runs[0].go.is_set()
+        assert app._history_run is None and runs[0].stopped.is_set()
+        await wait_for(pilot, lambda: not runs[0]._thread.is_alive())
 
 
 async def test_segment_history_sparklines_trend_and_transitions(tui_shop):

@@ -32,14 +32,13 @@ from itertools import combinations
 
 import duckdb
 
-from segtui.core.features import FEATURE_TABLE
+from segtui.core.features import FEATURE_TABLE, lift
 from segtui.core.features.build import _bytes, bound_memory
 from segtui.core.features.catalog import ValueDays
 from segtui.core.segments import (
     CompiledSegment,
     SegmentCounts,
     _closest_name,
-    count_columns,
     count_segments,
     filter_rows,
     member_flags,
@@ -70,6 +69,8 @@ NOT_YET = "not yet a customer"
 NONE = "none"
 
 FROM_TABLE, TO_TABLE, DIFF_TABLE = "time_from", "time_to", "time_diff"
+#: Every date's member flags of a history built in one pass (dropped with the pass).
+ONE_PASS_TABLE = "time_flags"
 
 
 class TimeError(SegtuiError):
@@ -186,11 +187,11 @@ def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], 
     return for_date
 
 
-def _snapshot(here: Workspace, table: str, sqls: Sequence[str], where: str = "TRUE") -> None:
+def _snapshot(here: Workspace, table: str, sqls: Sequence[str]) -> None:
     """Keep who is in each filter as of ``here``'s date: one row per customer of the universe
-    then (``where``: the rows of ``customer_features`` that are that date's)."""
+    then."""
     filter_rows(here.con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT customer_id, {member_flags(sqls)} "
-                   f"FROM {FEATURE_TABLE} WHERE {where}")
+                   f"FROM {FEATURE_TABLE}")
 
 
 def drop_snapshots(ws: Workspace) -> None:
@@ -510,9 +511,10 @@ class History:
 
 def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None,
             helpers: Sequence[Callable[[], Workspace]] = (), stopped: threading.Event | None = None,
-            one_pass: bool = False) -> Iterator[History]:
+            one_pass: bool = False, go: threading.Event | None = None) -> Iterator[History]:
     """Count every usable segment at each date (what ``segtui trend`` says for each), yielding
-    what is known after each date: a caller stops (closes the iterator) between dates. At the
+    what is known after each date that took work (dates read from the cache or built in one
+    pass come in one yield): a caller stops (closes the iterator) between dates. At the
     last two dates who was in each segment is kept, so that the last yield holds, per segment,
     who entered, left and stayed since the date before (what ``segtui diff`` says).
 
@@ -534,9 +536,11 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     the next open reads. The counts are stored instead (:meth:`FeatureCache.store_answers`):
     the next run reads them and builds only the last two dates, whose members it compares.
 
-    ``one_pass`` (a small shop): the dates to build but the last are built together, one pass
-    over the data per family (``features.lift``: the date is a column), which pays each
-    query's planning once instead of once per date; where that cannot be done, date by date."""
+    ``one_pass`` (a small shop): the dates to build are built together with the last two, one
+    pass over the data per family (``features.lift``: the date is a column), which pays each
+    query's planning once instead of once per date; where that cannot be done, date by date.
+    ``go``: the builds wait for it (the explorer's own build still runs), what comes before
+    them does not (opening, reading the stored counts, rewriting the one pass's queries)."""
     segments = [c for c in ws.catalog.compiled if c.usable]
     names, sqls = [c.name for c in segments], [str(c.sql) for c in segments]
     fields = set().union(*(ws.fields_of(sql) for sql in sqls)) if sqls else set()
@@ -553,15 +557,23 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     told = stopped or threading.Event()
     values: ValueDays | None = None  # the value lists of every date, found once when two or more are built
     early: dict[int, SegmentCounts] = {}
+    passed: set[int] = set()  # the dates built in one pass
     pool: _DatePool | None = None
     try:
-        if one_pass and to_build and len(dates) >= 2 and not told.is_set():
-            together = [*to_build, len(dates) - 2]
-            found_all = _counts_in_one_pass(ws, [dates[i] for i in together], segments, fields, dates[-2])
+        together = [*to_build, *sorted(last_two)] if one_pass and to_build and len(dates) >= 2 else []
+        planned = _plan_one_pass(ws, [dates[i] for i in together], fields) if together and not told.is_set() else None
+        if go is not None:
+            while not go.wait(0.05):
+                if told.is_set():
+                    return
+        if planned is not None and not told.is_set():
+            keep = {dates[-2]: FROM_TABLE, dates[-1]: TO_TABLE}
+            found_all = _counts_in_one_pass(ws, planned, segments, fields, keep)
             if found_all is not None:
                 for i, found in zip(together, found_all):
                     step(i)("counts: in one pass", 1.0)
                     early[i] = found
+                passed = set(together)
                 to_build = []
         if len({*to_build, *last_two} - set(early)) >= 2:
             values = ws.at(dates[-1]).builder.value_days(fields)
@@ -589,9 +601,12 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
             totals.append(found.total)
             for name in names:
                 counts[name].append(found.get(name))
-            changes = _changes(ws, names, dates[-2], dates[-1]) if index == len(dates) - 1 and len(dates) >= 2 else {}
+            last = index == len(dates) - 1
+            if not last and (index + 1 in stored or index + 1 in passed):
+                continue  # known already: one yield (one redraw) for the dates that come together
+            changes = _changes(ws, names, dates[-2], dates[-1]) if last and len(dates) >= 2 else {}
             yield History(tuple(dates[: index + 1]), tuple(totals), {n: tuple(v) for n, v in counts.items()}, changes,
-                          complete=index == len(dates) - 1)
+                          complete=last)
     finally:
         if pool is not None:
             pool.stop()
@@ -723,23 +738,39 @@ def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields:
     return None if stored is None else SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
 
 
-def _counts_in_one_pass(ws: Workspace, days: Sequence[date], segments: Sequence[CompiledSegment], fields: set[str],
-                        keep: date) -> list[SegmentCounts] | None:
-    """Every segment's members at each of ``days`` (ascending), built in one pass per family
-    (``features.lift``) and counted in one query, the counts then stored as :func:`_counts_at`
-    stores them; who is in each at ``keep`` is kept in :data:`FROM_TABLE`. None when the one
-    pass cannot be made (a construct the rewrite does not handle, a query that fails): the
-    caller then builds date by date, which says what failed."""
-    from segtui.core.features import lift
+def _plan_one_pass(ws: Workspace, days: Sequence[date], fields: set[str]):
+    """The one pass over ``days`` (ascending) rewritten (``features.lift.plan``), or None when
+    the rewrite does not know a query or a query fails: the caller then builds date by date,
+    which says what failed."""
+    try:
+        return lift.plan(ws.at(max(days)).builder, days, fields)
+    except duckdb.InterruptException:
+        raise
+    except (duckdb.Error, lift.LiftError):
+        return None
 
-    last = ws.at(max(days))
+
+def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegment], fields: set[str],
+                        keep: dict[date, str]) -> list[SegmentCounts] | None:
+    """Every segment's members at each date of the pass ``planned`` (:func:`_plan_one_pass`),
+    built in one pass per family and counted in one query, the counts then stored as
+    :func:`_counts_at` stores them; who is in each at a date of ``keep`` is kept in the table
+    it names. None when a query fails: the caller then builds date by date."""
+    days = planned.dates
     sqls = [str(c.sql) for c in segments]
     made: list[tuple[str, str]] = []
     try:
-        made = lift.build_at_dates(last.builder, days, fields)
+        made = lift.build_at_dates(planned)
+        # every date's flags kept once (the view joins every family), then counted and cut
+        flags = ", ".join([lift.DATE, "customer_id", *([member_flags(sqls)] if sqls else [])])
+        ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {ONE_PASS_TABLE} AS SELECT {flags} FROM {FEATURE_TABLE}")
+        made.append(("TABLE", ONE_PASS_TABLE))
+        counts = ", ".join(["count(*)", *(f"count_if(m{index})" for index in range(len(sqls)))])
         rows = {day: row for day, *row in ws.con.execute(
-            f"SELECT {lift.DATE}, {', '.join(count_columns(sqls))} FROM {FEATURE_TABLE} GROUP BY {lift.DATE}").fetchall()}
-        _snapshot(ws, FROM_TABLE, sqls, where=f"{lift.DATE} = DATE '{keep.isoformat()}'")
+            f"SELECT {lift.DATE}, {counts} FROM {ONE_PASS_TABLE} GROUP BY {lift.DATE}").fetchall()}
+        for day, table in keep.items():
+            ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE ({lift.DATE}) "
+                           f"FROM {ONE_PASS_TABLE} WHERE {lift.DATE} = DATE '{day.isoformat()}'")
     except duckdb.InterruptException:
         raise
     except (duckdb.Error, lift.LiftError):

@@ -6,7 +6,8 @@ of up to ``HISTORY_ONE_PASS_CUSTOMERS`` built together in one pass per family, e
 date, for a shop of up to ``HISTORY_HELPER_CUSTOMERS`` on a third alongside when two dates or
 more are to be built: each date builds, or reads from the feature cache, the families the segments read, which
 would clash with the shown workspace's tables on its connection (``Workspace.at``). It runs in
-a plain thread after the shown build's last stage, posts what is known after each date, and
+a plain thread after the shown build's last stage (a shop built in one pass: from the first
+counts, its builds waiting for the last stage), posts what is known after each date, and
 stops between dates (or mid-query, by an interrupt) when the explorer moves to other data or
 closes. What is known is posted one message at a time: the next once the UI drew the last.
 """
@@ -42,6 +43,9 @@ class HistoryRun:
     log: Callable[[str], Any]  # writes the traceback of an unexpected error; returns the log's path
     helper: bool = True  # count dates on a third connection alongside (a shop small enough)
     one_pass: bool = False  # build the dates together, one pass per family (a small shop)
+    #: the builds wait for it: a run started with the first counts (:meth:`start`) opens its
+    #: workspace and rewrites its queries while the shown build goes on, and builds once set
+    go: threading.Event = field(default_factory=threading.Event)
     stopped: threading.Event = field(default_factory=threading.Event)
     _ws: Any = None
     _helpers: list = field(default_factory=list)  # the helpers' workspaces (closed by the history)
@@ -70,7 +74,11 @@ class HistoryRun:
         if newer is not None:
             self.post(HistoryReady(self.shown, newer))
 
-    def start(self) -> None:
+    def start(self, go: bool = True) -> None:
+        """Run in a thread of its own; with ``go`` False, up to its first build only, until
+        :attr:`go` is set."""
+        if go:
+            self.go.set()
         self._thread = threading.Thread(target=self._run, name="segtui-history", daemon=True)
         self._thread.start()
 
@@ -119,7 +127,8 @@ class HistoryRun:
                 self._ws = ws
             dates, _ = timeline.trend_dates(ws.data_range, None, self.shown.as_of, "month")  # the last 12
             helpers = [self._open_helper] if self.helper else []
-            run = timeline.history(ws, dates, helpers=helpers, stopped=self.stopped, one_pass=self.one_pass)
+            run = timeline.history(ws, dates, helpers=helpers, stopped=self.stopped, one_pass=self.one_pass,
+                                   go=self.go)
             try:
                 for known in run:
                     if self.stopped.is_set():

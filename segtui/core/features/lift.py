@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 DATE = "__d"
 DATES = "__dates"
+#: The one family computed in Python that a pass knows: its fits run per date beside the pass.
+PREDICTIONS = "segtui.core.predict:register_scores"
 
 
 class LiftError(ValueError):
@@ -144,34 +150,84 @@ def _enclosing_select(node: exp.Expression) -> exp.Expression | None:
     return node.find_ancestor(exp.Select)
 
 
-def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
-    """Make ``customer_features`` as a view of every field ``fields`` need at each of ``dates``
-    (a column ``__d`` says which), in one pass per family, on ``builder``'s connection.
-    ``builder`` plans (its date must be the last of ``dates``: the value lists of that date hold
-    every earlier date's). Returns what it made, (kind, name), for :func:`drop_made`."""
-    import numpy as np
+@dataclass(frozen=True)
+class Pass:
+    """A one-pass build rewritten and ready to run (:func:`plan`): the statements in order,
+    what they make, and where the predictions are registered."""
 
-    from segtui.core.features.build import FEATURE_TABLE, _final_sql, _id_type, _placeholders, _shared
-    from segtui.core.features.catalog import _EMPTY_BASES, _VALUE_MODE_MACRO, load_query, render
-    from segtui.core.predict import scores
+    builder: Any
+    dates: tuple[date, ...]
+    steps: tuple[tuple[str, Any], ...]  # ("run", statement) | ("made", ((kind, name), ...)) | ("fits", None)
+
+
+def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass:
+    """Rewrite what :func:`build_at_dates` runs for ``fields`` at ``dates``, running nothing
+    but the value lists' scan at ``builder``'s date (the last of ``dates``: its lists hold every
+    earlier date's). The rewriting is the Python part of a pass (~0.4 s the first time in a
+    process on the demo shop): a caller may plan while its connection's cores are busy."""
+    from segtui.core.features.build import _final_sql, _id_type, _placeholders, _shared
+    from segtui.core.features.catalog import _EMPTY_BASES, load_query, render
 
     if builder.as_of != max(dates):
         raise LiftError("the builder's date must be the last")
+    families = builder.families_for(fields)
+    files = {family: builder.file(family) for family in families}
+    columns = sorted({c for q in files.values() for c in _placeholders(q)})
+    values = {c: v for c, v in builder.values(columns).items() if v is not None}
+    steps: list[tuple[str, Any]] = []
+    dated: set[str] = set()
+    empty = {base: columns for table, (base, columns) in _EMPTY_BASES.items() if table not in builder.tables}
+    for name in builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]:
+        if name in empty:
+            steps.append(("run", f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=_id_type(builder.con))}, "
+                                 f"{DATE} DATE)"))
+            steps.append(("made", (("TABLE", name),)))
+            dated.add(name)
+            continue
+        query = load_query(builder._bases[name])
+        steps += [("run", _shared(s)) for s in lift(query.sql.replace(":as_of", f"{DATES}.as_of"), dated)]
+        steps.append(("made", tuple(query.creates)))
+    for family, query in files.items():
+        if query.is_columns:
+            continue
+        if query.computed_by:
+            if query.computed_by != PREDICTIONS:
+                raise LiftError(f"{family} is computed by {query.computed_by}")
+            steps.append(("fits", None))
+            dated.add("predict_scores")
+        steps += [("run", _shared(s)) for s in lift(render(query.sql, builder.as_of, values), dated)]
+        steps.append(("made", tuple(query.creates)))
+    names = set(builder.available_names) if fields is None else set(fields)
+    chosen = tuple(f for f in builder.available if f.name in names)
+    final = _final_sql(chosen, {f: files[f] for f in builder.families_for(f.name for f in chosen)},
+                       builder.as_of, values, view=True)
+    dated |= {q.table for q in files.values() if not q.is_columns}
+    steps += [("run", s) for s in lift(final, dated)]
+    return Pass(builder, tuple(dates), tuple(steps))
+
+
+def build_at_dates(planned: Pass) -> list[tuple[str, str]]:
+    """Make ``customer_features`` as a view of every field the pass was planned for at each of
+    its dates (a column ``__d`` says which), in one pass per family, on its builder's
+    connection. Returns what it made, (kind, name), for :func:`drop_made`."""
+    import numpy as np
+
+    from segtui.core.features.build import FEATURE_TABLE
+    from segtui.core.features.catalog import _VALUE_MODE_MACRO
+    from segtui.core.predict import scores
+
+    builder, dates = planned.builder, planned.dates
     con = builder.con
     made: list[tuple[str, str]] = []
     fits: dict[str, object] = {}
     fitter: threading.Thread | None = None
     try:
-        families = builder.families_for(fields)
-        files = {family: builder.file(family) for family in families}
-        columns = sorted({c for q in files.values() for c in _placeholders(q)})
-        values = {c: v for c, v in builder.values(columns).items() if v is not None}
         builder.drop_bases()
         con.execute(f"CREATE OR REPLACE TEMP TABLE {DATES} AS SELECT unnest(CAST(? AS DATE[])) AS as_of", [list(dates)])
         made.append(("TABLE", DATES))
         con.execute(_VALUE_MODE_MACRO)
         made.append(("MACRO", "value_mode"))
-        if any(q.computed_by == "segtui.core.predict:register_scores" for q in files.values()):
+        if any(kind == "fits" for kind, _ in planned.steps):
             # the model fits (Python, ~45 ms a date) on a cursor of their own while DuckDB
             # makes the families before them
             cursor = con.cursor()
@@ -186,24 +242,12 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
 
             fitter = threading.Thread(target=fit, name="segtui-history-fits", daemon=True)
             fitter.start()
-        dated: set[str] = set()
-        empty = {base: columns for table, (base, columns) in _EMPTY_BASES.items() if table not in builder.tables}
-        for name in builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]:
-            if name in empty:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=_id_type(con))}, {DATE} DATE)")
-                made.append(("TABLE", name))
-                dated.add(name)
-                continue
-            query = load_query(builder._bases[name])
-            for statement in lift(query.sql.replace(":as_of", f"{DATES}.as_of"), dated):
-                con.execute(_shared(statement))
-            made.extend(query.creates)
-        for family, query in files.items():
-            if query.is_columns:
-                continue
-            if query.computed_by:
-                if query.computed_by != "segtui.core.predict:register_scores":
-                    raise LiftError(f"{family} is computed by {query.computed_by}")
+        for kind, payload in planned.steps:
+            if kind == "run":
+                con.execute(payload)
+            elif kind == "made":
+                made.extend(payload)
+            else:
                 fitter.join()
                 if "error" in fits:
                     raise fits["error"]
@@ -216,17 +260,6 @@ def build_at_dates(builder, dates, fields) -> list[tuple[str, str]]:
                 con.execute(f"CREATE OR REPLACE TEMP VIEW predict_scores AS SELECT * REPLACE (CAST({DATE} AS DATE) "
                             f"AS {DATE}) FROM predict_scores_at")
                 made.append(("VIEW", "predict_scores"))
-                dated.add("predict_scores")
-            for statement in lift(render(query.sql, builder.as_of, values), dated):
-                con.execute(_shared(statement))
-            made.extend(query.creates)
-        names = set(builder.available_names) if fields is None else set(fields)
-        chosen = tuple(f for f in builder.available if f.name in names)
-        final = _final_sql(chosen, {f: files[f] for f in builder.families_for(f.name for f in chosen)},
-                           builder.as_of, values, view=True)
-        dated |= {q.table for q in files.values() if not q.is_columns}
-        for statement in lift(final, dated):
-            con.execute(statement)
         made.append(("VIEW", FEATURE_TABLE))
         return made
     except BaseException:
