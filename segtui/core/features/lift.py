@@ -6,8 +6,9 @@ SELECT that reads a dated relation carries ``__d`` on, groups and partitions by 
 two dated relations on it (sqlglot rewrites the same files the builder runs). One pass per
 family then serves a dozen dates: the segment history of a small shop, where each date's build
 is mostly each query's fixed costs (planning, pipeline set-up). A query the rewrite does not
-know raises :class:`LiftError`; the caller then builds date by date. Tested family by family
-against the builds of each date (tests/test_over_time.py).
+know raises :class:`LiftError`; the caller then builds date by date. Tested against the
+history built date by date, every segment at every date, on generated shops
+(tests/test_over_time.py).
 """
 
 from __future__ import annotations
@@ -163,8 +164,9 @@ class Pass:
 def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass:
     """Rewrite what :func:`build_at_dates` runs for ``fields`` at ``dates``, running nothing
     but the value lists' scan at ``builder``'s date (the last of ``dates``: its lists hold every
-    earlier date's). The rewriting is the Python part of a pass (~0.4 s the first time in a
-    process on the demo shop): a caller may plan while its connection's cores are busy."""
+    earlier date's). The rewriting is the Python part of a pass (~0.15 s the first time in a
+    process on the demo shop, twice that beside a build): a caller may plan while its
+    connection's cores are busy, and run the plan later."""
     from segtui.core.features.build import _final_sql, _id_type, _placeholders, _shared
     from segtui.core.features.catalog import _EMPTY_BASES, load_query, render
 
