@@ -485,7 +485,7 @@ def test_history_in_one_pass_falls_back_to_date_by_date(generated, monkeypatch):
     try:
         dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-4:]
         alone = list(timeline.history(ws, dates))
-        monkeypatch.setattr(lift, "build_at_dates", refuse)
+        monkeypatch.setattr(lift, "plan", refuse)
         assert list(timeline.history(ws, dates, one_pass=True)) == alone
     finally:
         ws.close()

@@ -353,7 +353,11 @@ def count_segments(
     An interrupt (``con.interrupt()`` from the TUI) is not an error here and propagates.
     """
     usable = [segment for segment in compiled if segment.usable]
-    columns = count_columns([str(segment.sql) for segment in usable])
+    # COALESCE: DuckDB 2.0.1 folds a condition on a column whose statistics say "all NULL"
+    # (no complaint in the shop, say) into a NULL constant, and count_if of that is NULL, not 0.
+    columns = ["count(*) AS total"] + [
+        f"COALESCE(count_if({segment.sql}), 0) AS c{index}" for index, segment in enumerate(usable)
+    ]
     try:
         row = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchone()
     except duckdb.InterruptException:
@@ -381,14 +385,6 @@ def count_where(con: duckdb.DuckDBPyConnection, sql: str, table: str = "customer
         first = " ".join(str(error).split("\n")[0].split())
         raise FilterError(f"the filter failed while counting: {first}") from None
     return int(row[0])
-
-
-def count_columns(sqls: Iterable[str]) -> list[str]:
-    """``count(*) AS total`` and ``COALESCE(count_if(sql), 0) AS c0, ...``: all customers and
-    the members of each compiled filter, in one scan."""
-    # COALESCE: DuckDB 2.0.1 folds a condition on a column whose statistics say "all NULL"
-    # (no complaint in the shop, say) into a NULL constant, and count_if of that is NULL, not 0.
-    return ["count(*) AS total"] + [f"COALESCE(count_if({sql}), 0) AS c{index}" for index, sql in enumerate(sqls)]
 
 
 def member_flags(sqls: Iterable[str]) -> str:

@@ -35,14 +35,7 @@ import duckdb
 from segtui.core.features import FEATURE_TABLE, lift
 from segtui.core.features.build import _bytes, bound_memory
 from segtui.core.features.catalog import ValueDays
-from segtui.core.segments import (
-    CompiledSegment,
-    SegmentCounts,
-    _closest_name,
-    count_segments,
-    filter_rows,
-    member_flags,
-)
+from segtui.core.segments import CompiledSegment, SegmentCounts, _closest_name, count_segments, filter_rows, member_flags
 from segtui.core.source import quote_str
 from segtui.core.workspace import DataRange, Progress, Workspace
 from segtui.errors import SegmentError, SegtuiError
@@ -188,8 +181,7 @@ def _steps(progress: Progress | None, dates: Sequence[date]) -> Callable[[int], 
 
 
 def _snapshot(here: Workspace, table: str, sqls: Sequence[str]) -> None:
-    """Keep who is in each filter as of ``here``'s date: one row per customer of the universe
-    then."""
+    """Keep who is in each filter as of ``here``'s date: one row per customer of the universe then."""
     filter_rows(here.con, f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT customer_id, {member_flags(sqls)} "
                    f"FROM {FEATURE_TABLE}")
 
@@ -773,7 +765,7 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
                            f"FROM {ONE_PASS_TABLE} WHERE {lift.DATE} = DATE '{day.isoformat()}'")
     except duckdb.InterruptException:
         raise
-    except (duckdb.Error, lift.LiftError):
+    except duckdb.Error:
         return None
     finally:
         lift.drop_made(ws.con, made)
