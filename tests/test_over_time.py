@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -441,9 +442,9 @@ def test_history_in_one_pass_builds_nothing_before_it_is_told_to(generated, monk
         finally:
             planned.set()
 
-    def building(pass_):
+    def building(pass_, *rest):
         built.append(pass_.dates)
-        return build(pass_)
+        return build(pass_, *rest)
 
     monkeypatch.setattr(lift, "plan", planning)
     monkeypatch.setattr(lift, "build_at_dates", building)
@@ -487,6 +488,135 @@ def test_history_in_one_pass_falls_back_to_date_by_date(generated, monkeypatch):
         alone = list(timeline.history(ws, dates))
         monkeypatch.setattr(lift, "plan", refuse)
         assert list(timeline.history(ws, dates, one_pass=True)) == alone
+    finally:
+        ws.close()
+
+
+def _full_table(ws) -> tuple[list, list]:
+    """The columns (name, type) and rows, in customer order, of ``customer_features``."""
+    columns = [tuple(row[:2]) for row in ws.con.execute("DESCRIBE customer_features").fetchall()]
+    return columns, ws.con.execute("SELECT * FROM customer_features ORDER BY customer_id").fetchall()
+
+
+def test_history_in_one_pass_makes_the_shown_dates_full_table(generated):
+    """Given a FullTable, the pass is made for every field and its last date's rows are written
+    to the feature cache as that date's assembled table: a workspace opened then reads it
+    (nothing built), equal column for column, value for value, to the table its own build
+    makes; the history counts what it counts without one."""
+    built = open_workspace(generated, use_cache=False)
+    try:
+        expected = _full_table(built)
+        as_of = built.as_of
+    finally:
+        built.close()
+    ws = open_workspace(generated, fields=None)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, as_of, "month")[0][-4:]
+        assert dates[-1] == as_of
+        full = timeline.FullTable()
+        made = list(timeline.history(ws, dates, one_pass=True, full=full))
+        assert full.resolved and full.stored and full.fraction == 1.0
+    finally:
+        ws.close()
+    again = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        assert list(timeline.history(again, dates, one_pass=True))[-1] == made[-1]
+    finally:
+        again.close()
+    taken = open_workspace(generated, fields=None)
+    try:
+        taken.require()
+        assert taken.features.rows_sorted and not taken.builder.ready  # read from the cache, nothing built
+        columns, rows = _full_table(taken)
+    finally:
+        taken.close()
+    assert columns == expected[0] and len(rows) == len(expected[1]) > 0
+    for mine, theirs in zip(rows, expected[1]):
+        assert mine == pytest.approx(theirs, rel=1e-9, nan_ok=True) if any(isinstance(v, float) for v in mine) \
+            else mine == theirs
+
+
+def test_a_build_in_stages_takes_its_full_table_from_elsewhere(generated, tmp_path, monkeypatch):
+    """``build_in_stages(elsewhere=...)``: after the first stage, when another connection wrote
+    the date's full table to the cache (a one-pass history), the last stage reads it; only the
+    first stage's families were built (and are stored) here, and every segment counts what a
+    whole build counts. When it did not (False), the stages are built here."""
+    from segtui.core import cache
+
+    whole = open_workspace(generated, use_cache=False)
+    try:
+        expected = whole.count_all()
+    finally:
+        whole.close()
+    for made in (True, False):
+        monkeypatch.setenv("SEGTUI_CACHE_DIR", str(tmp_path / str(made)))  # an empty cache each
+        ws, second = open_workspace(generated, fields=None), open_workspace(generated, fields=None, use_cache=made)
+        try:
+            asked = []
+
+            def elsewhere(progress) -> bool:
+                asked.append(sorted(ws.builder.ready))
+                dates = timeline.trend_dates(second.data_range, None, ws.as_of, "month")[0][-3:]
+                full = timeline.FullTable()
+                list(timeline.history(second, dates, one_pass=True, full=full))
+                return full.stored
+
+            stages = list(ws.build_in_stages(elsewhere=elsewhere))
+            assert len(asked) == 1 and stages[-1].final
+            first = set(asked[0])
+            assert (len(stages) == 2) is made and ws.features.rows_sorted is made
+            assert (set(ws.builder.ready) == first) is made  # nothing built after the first stage
+            assert ws.count_all() == expected
+            ws.release()  # stores the first stage's families, then drops them
+            stored = {e.meta.get("family") for e in cache.entries() if e.meta.get("kind") == "family"}
+            assert first <= stored and (stored == first) is made
+        finally:
+            ws.close()
+            second.close()
+
+
+def test_a_full_table_not_made_is_said_at_once(generated, monkeypatch):
+    """The FullTable is resolved False, so that the shown build builds on, when the pass cannot
+    give it: no feature cache to write to, a rewrite refused (the history then waits for ``go``
+    and counts date by date), or stopped before it built."""
+    from segtui.core.features import lift
+
+    ws = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0][-3:]
+        full = timeline.FullTable()
+        assert list(timeline.history(ws, dates, one_pass=True, full=full))[-1].complete
+        assert full.resolved and not full.stored  # no cache
+
+        def refuse(*args, **kwargs):
+            raise lift.LiftError("not this one")
+
+        monkeypatch.setattr(lift, "plan_beside", refuse)
+        full, go, ended, seen = timeline.FullTable(), threading.Event(), threading.Event(), []
+        thread = threading.Thread(target=lambda: seen.extend(timeline.history(ws, dates, one_pass=True, go=go,
+                                                                                  full=full, stopped=ended)))
+        thread.start()
+        deadline = time.monotonic() + 30
+
+        def in_time() -> None:
+            assert time.monotonic() < deadline, "not resolved before go"
+
+        try:
+            assert full.wait(in_time, lambda step, fraction: None) is False
+            thread.join(0.3)
+            assert thread.is_alive() and not seen  # the dates one by one, once told to
+            go.set()
+            thread.join(120)
+            assert seen and seen[-1].complete
+        finally:
+            ended.set()
+            thread.join(30)
+
+        stopped = threading.Event()
+        stopped.set()
+        full = timeline.FullTable()
+        assert not list(timeline.history(ws, dates, one_pass=True, full=full, stopped=stopped))
+        assert full.resolved and not full.stored
     finally:
         ws.close()
 

@@ -97,7 +97,7 @@ def held_stage(monkeypatch):
     release = threading.Event()
     real = Workspace.build_in_stages
 
-    def held(self, progress=None):
+    def held(self, progress=None, elsewhere=None):
         last = [0.0]
 
         def noting(step, fraction):
@@ -105,7 +105,7 @@ def held_stage(monkeypatch):
             if progress is not None:
                 progress(step, fraction)
 
-        for index, stage in enumerate(real(self, noting)):
+        for index, stage in enumerate(real(self, noting, elsewhere)):
             yield stage
             if index == 0:
                 # Held, but not past the explorer's end: its progress callback stops a build
@@ -195,8 +195,8 @@ async def test_a_segment_countable_between_stages_is_profiled_after_the_last(tui
     gates = [threading.Event(), threading.Event()]
     real = Workspace.build_in_stages
 
-    def held(self, progress=None):
-        for index, stage in enumerate(real(self, progress)):
+    def held(self, progress=None, elsewhere=None):
+        for index, stage in enumerate(real(self, progress, elsewhere)):
             yield stage
             if index < len(gates):
                 gates[index].wait(30)
@@ -237,8 +237,8 @@ async def test_the_build_goes_on_while_the_first_stage_waits_to_be_shown(tui_sho
     building_on = threading.Event()
     real_stages = Workspace.build_in_stages
 
-    def noting(self, progress=None):
-        for index, stage in enumerate(real_stages(self, progress)):
+    def noting(self, progress=None, elsewhere=None):
+        for index, stage in enumerate(real_stages(self, progress, elsewhere)):
             yield stage
             if index == 0:
                 building_on.set()

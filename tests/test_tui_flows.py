@@ -983,11 +983,12 @@ async def test_messages_that_arrive_after_the_explorer_closed_are_dropped(tui_sh
 
 @pytest.mark.parametrize("small", [True, False])
 async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_cache(tui_shop, monkeypatch, small):
-    """A small shop's history builds once the last build stage is in, and its copy into the
-    cache waits for it (the copy starts when the history is complete); a big shop's (here: any
-    shop above a threshold of 0) once the copy is done, when the build's tables are let go, on
-    one connection. A shop built in one pass readies its history with the first counts (its
-    workspace opened, its queries rewritten) and builds nothing before then."""
+    """A shop built in one pass starts its history with the first counts, handing it the full
+    table: the pass runs before the last build stage, which reads the table the pass wrote to
+    the cache instead of building it; the history's counts come once the last stage is in. A
+    small shop's copy into the cache waits for the history (it starts when the history is
+    complete); a big shop's (here: any shop above a threshold of 0) history goes on once the
+    copy is done, when the build's tables are let go, on one connection."""
     from segtui.core.features import lift
     from segtui.tui import app as app_module
 
@@ -997,18 +998,18 @@ async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_ca
     calls = []  # (go, every stage in, the copy done, copies started) at each call
     start = app._start_history
 
-    def starting(go=True):  # the copy is done once handed over (no pending store) and no copy runs
+    def starting(go=True, full=None):  # the copy is done once handed over (no pending store) and no copy runs
         calls.append((go, app.built.is_set(), app.ws.pending_store is None and all(done.is_set() for done in app.stores),
-                      len(app.stores)))
-        start(go)
+                      len(app.stores), full is not None))
+        return start(go, full)
 
     app._start_history = starting
     built_when_building = []
     build = lift.build_at_dates
 
-    def building(planned):
+    def building(planned, *rest):
         built_when_building.append(app.built.is_set())
-        return build(planned)
+        return build(planned, *rest)
 
     monkeypatch.setattr(lift, "build_at_dates", building)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -1016,9 +1017,10 @@ async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_ca
         await wait_for(pilot, lambda: app.history is not None and app.history.complete, timeout=120)
         assert app._history_run.helper is small and app._history_run.one_pass
         readied, went = [c for c in calls if not c[0]], [c for c in calls if c[0]]
-        assert readied and not readied[0][1]  # with the first counts, before the last stage
+        assert readied and not readied[0][1] and readied[0][4]  # with the first counts, before the last stage
         assert went and went[0][1] and went[0][2] is (not small)
-        assert built_when_building == [True]  # one pass, after the last stage
+        assert built_when_building == [False]  # one pass, before the last stage
+        assert app.ws.features.rows_sorted  # the last stage read the pass's table from the cache
         if small:  # the copy waited for the history, and started when it was complete
             assert went[0][3] == 0 and app.ws.pending_store is None
         await wait_for(pilot, lambda: app.ws.pending_store is None and all(done.is_set() for done in app.stores))
@@ -1032,7 +1034,9 @@ async def test_a_copy_held_back_for_the_segment_history_is_made_on_quit(tui_shop
     def stored() -> list:
         return [e for e in cache.entries() if e.meta.get("kind") == "features"]
 
-    def endless(ws, dates, *args, stopped=None, **kwargs):  # counts until told to stop
+    def endless(ws, dates, *args, stopped=None, full=None, **kwargs):  # counts until told to stop
+        if full is not None:
+            full.resolve(False)  # no pass: the explorer builds its stages
         while not stopped.wait(0.05):
             pass
         yield from ()
@@ -1059,9 +1063,10 @@ async def test_segment_history_readied_beside_the_build_stops_when_a_stage_fails
     runs = []
     start = app._start_history
 
-    def starting(go=True):
-        start(go)
+    def starting(go=True, full=None):
+        handed = start(go, full)
         runs.append(app._history_run)
+        return handed
 
     app._start_history = starting
     calls = []

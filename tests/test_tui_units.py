@@ -99,3 +99,43 @@ def test_history_posts_one_message_at_a_time_and_the_newest_next():
     run.offer("12 dates, complete")
     assert [m.history for m in posted] == ["1 date", "3 dates", "12 dates, complete"]
     assert all(m.workspace == "ws" for m in posted)
+
+
+def test_a_workspace_opened_beside_is_taken_once_or_closed():
+    """The segment history's workspace opened beside the first build stage: taken once (then
+    None), and one that nobody takes is closed, also when the discard comes before the open
+    ended; an open that failed gives None (the history opens again and says why)."""
+    import threading
+
+    from segtui.tui.history import Beside
+
+    class Opened:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    opened = Opened()
+    beside = Beside(lambda: opened)
+    assert beside.take() is opened and beside.take() is None and not opened.closed
+
+    let_go, late = threading.Event(), Opened()
+
+    def slow():
+        let_go.wait(10)
+        return late
+
+    beside = Beside(slow)
+    beside.discard()  # before the open ended: closed once it does
+    let_go.set()
+    assert beside.take() is None
+    for _ in range(100):
+        if late.closed:
+            break
+        threading.Event().wait(0.02)
+    assert late.closed
+
+    def failing():
+        raise OSError("the disk went away")
+
+    assert Beside(failing).take() is None

@@ -286,12 +286,16 @@ class FeatureCache:
                           rows_sorted=meta.get("order") == "customer_id")
 
     def store_features(self, con: duckdb.DuckDBPyConnection, builder: FeatureBuilder,
-                       feature_set: FeatureSet) -> Path | None:
+                       feature_set: FeatureSet, rows: str | None = None) -> Path | None:
+        """Write the assembled table (``rows``: a query of its rows made elsewhere, with its
+        columns, such as one date of a pass over many) as the entry of ``feature_set``'s
+        fields; its path, or None when it could not be."""
         key = self.features_key(builder, [f.name for f in feature_set.available])
         meta = {"kind": "features", "source": str(self.shop.path), "as_of": feature_set.as_of.isoformat(),
                 "columns": list(feature_set.columns), "order": "customer_id",
                 "unavailable": feature_set.unavailable}
-        return _write(con, key, FEATURE_TABLE, f"SELECT * FROM {FEATURE_TABLE} ORDER BY customer_id", meta)
+        select = rows or f"SELECT * FROM {FEATURE_TABLE}"
+        return _write(con, key, FEATURE_TABLE, f"{select} ORDER BY customer_id", meta)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ only the families the question reads, then is released before the next date. So 
 What must outlive a date (who was in which segment) is copied into a small temp table of
 flags, ``time_from`` and ``time_to``, which the SQL in ``queries/time/`` joins.
 
-One pass over the orders for many dates (the core features are windows over them) is not
-done: it would be a second definition of every core feature to keep equal to the first. What
-does not depend on the date is shared instead: the count of all customers at every date comes
+For a small shop the segment history builds its dates together, one pass per family with the
+date as a column (``features.lift`` rewrites the same files the builder runs, so there is no
+second definition to keep equal), and may make the shown date's full table on the way
+(:class:`FullTable`). Otherwise each date is built on its own, and what does not depend on
+the date is shared instead: the count of all customers at every date comes
 from one pass (:func:`universe_sizes`) when the members need no universe, so such a date
 builds the filter's one family and nothing else; fields that do not read the universe's own
 columns are joined to the list of its customers at each date (:func:`customers_as_of`, from
@@ -32,7 +34,7 @@ from itertools import combinations
 
 import duckdb
 
-from segtui.core.features import FEATURE_TABLE, lift
+from segtui.core.features import FEATURE_TABLE, FeatureSet, lift
 from segtui.core.features.build import _bytes, bound_memory
 from segtui.core.features.catalog import ValueDays
 from segtui.core.segments import CompiledSegment, SegmentCounts, _closest_name, count_segments, filter_rows, member_flags
@@ -64,6 +66,45 @@ NONE = "none"
 FROM_TABLE, TO_TABLE, DIFF_TABLE = "time_from", "time_to", "time_diff"
 #: Every date's member flags of a history built in one pass (dropped with the pass).
 ONE_PASS_TABLE = "time_flags"
+
+
+class FullTable:
+    """The shown build's request for its full feature table at a history's last date.
+
+    On a small shop a one-pass history builds every family at a dozen dates, its last the date
+    on screen: the explorer's own later stages would build that date's families a second
+    time. With a ``FullTable`` handed to :func:`history`, the pass is planned for every field
+    and, once built, its last date's rows are written to the feature cache as the assembled
+    entry (what a next open reads); the shown build, waiting in :meth:`wait`, then reads the
+    entry instead of building. :meth:`resolve` is called once, by whichever comes first: the
+    entry written (True), or the history unable to give it (False: no one pass, a failed
+    write, stopped): the shown build then builds on. The pass's progress is in
+    :attr:`fraction`."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self.stored = False
+        self.fraction = 0.0
+
+    def resolve(self, stored: bool) -> None:
+        if not self._done.is_set():
+            self.stored = stored
+            self._done.set()
+
+    @property
+    def resolved(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, check: Callable[[], None], progress: Progress) -> bool:
+        """Whether the entry was written, once known; meanwhile ``check`` every 50 ms (it
+        raises to stop waiting) and report the pass's progress."""
+        reported = None
+        while not self._done.wait(0.05):
+            check()
+            if self.fraction != reported:
+                reported = self.fraction
+                progress("features: with the segment history", reported)
+        return self.stored
 
 
 class TimeError(SegtuiError):
@@ -503,7 +544,8 @@ class History:
 
 def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = None,
             helpers: Sequence[Callable[[], Workspace]] = (), stopped: threading.Event | None = None,
-            one_pass: bool = False, go: threading.Event | None = None) -> Iterator[History]:
+            one_pass: bool = False, go: threading.Event | None = None,
+            full: FullTable | None = None) -> Iterator[History]:
     """Count every usable segment at each date (what ``segtui trend`` says for each), yielding
     what is known after each date that took work (dates read from the cache or built in one
     pass come in one yield): a caller stops (closes the iterator) between dates. At the
@@ -532,7 +574,10 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     pass over the data per family (``features.lift``: the date is a column), which pays each
     query's planning once instead of once per date; where that cannot be done, date by date.
     ``go``: the builds wait for it (the explorer's own build still runs), what comes before
-    them does not (opening, reading the stored counts, rewriting the one pass's queries)."""
+    them does not (opening, reading the stored counts, rewriting the one pass's queries).
+    ``full``: the shown build waits for its full table from the one pass (:class:`FullTable`):
+    the pass is planned for every field and does not wait for ``go``; resolved before
+    anything else waits for ``go``."""
     segments = [c for c in ws.catalog.compiled if c.usable]
     names, sqls = [c.name for c in segments], [str(c.sql) for c in segments]
     fields = set().union(*(ws.fields_of(sql) for sql in sqls)) if sqls else set()
@@ -540,7 +585,8 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     totals: list[int] = []
     counts: dict[str, list[int | None]] = {name: [] for name in names}
     last_two = set(range(len(dates))[-2:]) if len(dates) >= 2 else set()
-    stored = {i: found for i in range(len(dates)) if i not in last_two
+    # the shown build waits for a pass over every date: no date is read from the cache first
+    stored = {i: found for i in range(len(dates)) if i not in last_two and not (one_pass and full is not None)
               and (found := _stored_counts(ws.at(dates[i]), segments, fields)) is not None}
     to_build = [i for i in range(len(dates)) if i not in last_two and i not in stored]
     helpers = helpers if len(to_build) >= 2 and not one_pass else ()
@@ -553,20 +599,33 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
     pool: _DatePool | None = None
     try:
         together = [*to_build, *sorted(last_two)] if one_pass and to_build and len(dates) >= 2 else []
-        planned = _plan_one_pass(ws, [dates[i] for i in together], fields) if together and not told.is_set() else None
-        if go is not None:
-            while not go.wait(0.05):
-                if told.is_set():
-                    return
-        if planned is not None and not told.is_set():
+        planned = None
+        if together and not told.is_set():
+            planned = _plan_one_pass(ws, [dates[i] for i in together], None if full is not None else fields,
+                                     at_once=full is not None)
+
+        def in_one_pass() -> None:
+            nonlocal passed, to_build
             keep = {dates[-2]: FROM_TABLE, dates[-1]: TO_TABLE}
-            found_all = _counts_in_one_pass(ws, planned, segments, fields, keep)
+            found_all = _counts_in_one_pass(ws, planned, segments, fields, keep, full)
             if found_all is not None:
                 for i, found in zip(together, found_all):
                     step(i)("counts: in one pass", 1.0)
                     early[i] = found
                 passed = set(together)
                 to_build = []
+
+        if planned is not None and full is not None and not told.is_set():
+            in_one_pass()  # the shown build waits for it: not for go
+            planned = None
+        if full is not None:
+            full.resolve(False)  # no pass, or it failed: the shown build builds on
+        if go is not None:
+            while not go.wait(0.05):
+                if told.is_set():
+                    return
+        if planned is not None and not told.is_set():
+            in_one_pass()
         if len({*to_build, *last_two} - set(early)) >= 2:
             values = ws.at(dates[-1]).builder.value_days(fields)
         pool = _DatePool(lambda w, i: _counts_at(w.at(dates[i]), segments, fields, None, step(i), values), to_build,
@@ -600,6 +659,8 @@ def history(ws: Workspace, dates: Sequence[date], progress: Progress | None = No
             yield History(tuple(dates[: index + 1]), tuple(totals), {n: tuple(v) for n, v in counts.items()}, changes,
                           complete=last)
     finally:
+        if full is not None:
+            full.resolve(False)
         if pool is not None:
             pool.stop()
         drop_snapshots(ws)
@@ -730,12 +791,13 @@ def _stored_counts(here: Workspace, segments: Sequence[CompiledSegment], fields:
     return None if stored is None else SegmentCounts({c.name: stored[str(c.sql)] for c in segments}, stored[""])
 
 
-def _plan_one_pass(ws: Workspace, days: Sequence[date], fields: set[str]):
+def _plan_one_pass(ws: Workspace, days: Sequence[date], fields: set[str] | None, at_once: bool = False):
     """The one pass over ``days`` (ascending) rewritten (``features.lift.plan``), or None when
     the rewrite does not know a query or a query fails: the caller then builds date by date,
-    which says what failed."""
+    which says what failed. ``at_once``: a pass run now, rewritten while it runs
+    (``lift.plan_beside``)."""
     try:
-        return lift.plan(ws.at(max(days)).builder, days, fields)
+        return (lift.plan_beside if at_once else lift.plan)(ws.at(max(days)).builder, days, fields)
     except duckdb.InterruptException:
         raise
     except (duckdb.Error, lift.LiftError):
@@ -743,16 +805,19 @@ def _plan_one_pass(ws: Workspace, days: Sequence[date], fields: set[str]):
 
 
 def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegment], fields: set[str],
-                        keep: dict[date, str]) -> list[SegmentCounts] | None:
+                        keep: dict[date, str], full: FullTable | None = None) -> list[SegmentCounts] | None:
     """Every segment's members at each date of the pass ``planned`` (:func:`_plan_one_pass`),
     built in one pass per family and counted in one query, the counts then stored as
     :func:`_counts_at` stores them; who is in each at a date of ``keep`` is kept in the table
-    it names. None when a query fails: the caller then builds date by date."""
+    it names. None when a query fails: the caller then builds date by date. ``full``: the
+    last date's rows are written to the feature cache first (:class:`FullTable`)."""
     days = planned.dates
     sqls = [str(c.sql) for c in segments]
     made: list[tuple[str, str]] = []
     try:
-        made = lift.build_at_dates(planned)
+        made = lift.build_at_dates(planned, None if full is None else lambda done: setattr(full, "fraction", done))
+        if full is not None:
+            full.resolve(_store_full(ws, days[-1]))
         # every date's flags kept once (the view joins every family), then counted and cut
         flags = ", ".join([lift.DATE, "customer_id", *([member_flags(sqls)] if sqls else [])])
         ws.con.execute(f"CREATE OR REPLACE TEMP TABLE {ONE_PASS_TABLE} AS SELECT {flags} FROM {FEATURE_TABLE}")
@@ -765,7 +830,7 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
                            f"FROM {ONE_PASS_TABLE} WHERE {lift.DATE} = DATE '{day.isoformat()}'")
     except duckdb.InterruptException:
         raise
-    except duckdb.Error:
+    except (duckdb.Error, lift.LiftError):  # a LiftError: from a pass rewritten while it runs
         return None
     finally:
         lift.drop_made(ws.con, made)
@@ -779,6 +844,18 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
                                                                                  in zip(sqls, segments)}})
         found.append(here)
     return found
+
+
+def _store_full(ws: Workspace, day: date) -> bool:
+    """Write the rows at ``day`` of a pass planned for every field to the feature cache, as the
+    assembled entry of that date (what the explorer and a next open read); whether it was."""
+    then = ws.at(day)
+    if then.cache is None:
+        return False
+    builder = then.builder
+    rows = f"SELECT * EXCLUDE ({lift.DATE}) FROM {FEATURE_TABLE} WHERE {lift.DATE} = DATE '{day.isoformat()}'"
+    written = then.cache.store_features(ws.con, builder, FeatureSet(day, builder.available, builder.unavailable), rows)
+    return written is not None
 
 
 def _counts_at(here: Workspace, segments: Sequence[CompiledSegment], fields: set[str], snapshot: str | None,

@@ -165,6 +165,15 @@ class Workspace:
         self.features = cached
         return True
 
+    def _taken_from_cache(self, report: Progress) -> None:
+        """``customer_features`` from the cache's assembled entry in the midst of a build (made
+        elsewhere meanwhile), if there; the families built so far are then stored and dropped."""
+        if self._is_full() or not self._from_cache(report):
+            return
+        self._store_fresh_families()
+        builder = self.builder
+        self._stores.append(lambda con: builder.close(con))
+
     def _assemble_full(self) -> None:
         """The full table over the ready families; the families built here and the table are
         then stored (after the answer: :attr:`pending_store`)."""
@@ -182,7 +191,8 @@ class Workspace:
         if self.cache is not None and self.builder.fresh:
             self._stores.append(lambda con: self.builder.store(con))
 
-    def build_in_stages(self, progress: Progress | None = None) -> Iterator[Stage]:
+    def build_in_stages(self, progress: Progress | None = None,
+                        elsewhere: Callable[[Progress], bool] | None = None) -> Iterator[Stage]:
         """Build every available field a group of families at a time (``segtui.core.stages``),
         so that the explorer can count each segment as soon as its families are ready.
 
@@ -191,6 +201,12 @@ class Workspace:
         table and cache entries as ``require(None)``. With the assembled table in the cache,
         one final stage. Count with :meth:`count_ready`, which counts only what a stage holds.
         Progress runs from 0 to 1 over the whole build, by the measured cost of each group.
+
+        ``elsewhere``: called once the first stage was taken, with the progress of the rest;
+        True when meanwhile another connection wrote this date's full table to the feature
+        cache (``timeline.FullTable``: a small shop's one-pass history builds this date with
+        eleven others): the table is then read from there, and only the first stage's families
+        are stored. False: the later stages are built here.
         """
         report = progress or (lambda step, fraction: None)
         with self._lock:
@@ -206,6 +222,11 @@ class Workspace:
             for index, group in enumerate(groups):
                 final = index == len(groups) - 1
                 start, share = done / total, (weights[index] - (JOIN_SECONDS if final else 0)) / total
+                if index == 1 and elsewhere is not None and self.cache is not None:
+                    rest = 1 - start
+                    if elsewhere(lambda step, fraction: report(step, start + fraction * rest)):
+                        with self._lock:
+                            self._taken_from_cache(report)  # then full: the loop ends below
                 with self._lock:
                     if self._is_full():
                         break

@@ -25,6 +25,14 @@ Decisions recorded here:
   thread builds and counts, each stage's counts come back as ``StageReady``; a filter that reads
   a family not built yet builds it in its worker (``require``) and says so. A workspace whose
   load thread still builds is closed only once that thread has let go of it (``BuildEnded``).
+- A shop small enough for its segment history in one pass (``HISTORY_ONE_PASS_CUSTOMERS``)
+  builds only its first stage itself: the history's pass over a dozen month ends, the date on
+  screen the last of them, starts with the first counts, is made for every field and writes
+  that date's full table to the feature cache, where the last stage reads it
+  (``timeline.FullTable``). Its later stages built the same families a second time, and the
+  sparklines came ~1.1 s later. If the pass cannot (a query the rewrite does not know, no
+  cache, a failure), the stages are built as for any shop. The history's workspace (a
+  connection of its own) is opened beside the first stage (``Beside``).
 - A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
   million customers), in a thread on its own cursor. ``q`` does not stop it: the
   explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
@@ -69,7 +77,7 @@ from segtui.locations import log_file
 from segtui.tui import keys
 from segtui.tui.commands import SegtuiCommands
 from segtui.tui.completion import Vocabulary
-from segtui.tui.history import HistoryReady, HistoryRun
+from segtui.tui.history import Beside, HistoryReady, HistoryRun
 from segtui.tui.messages import (
     BuildEnded,
     LiveBuilding,
@@ -153,7 +161,8 @@ def source_stamp(source: Path) -> float | None:
 HISTORY_HELPER_CUSTOMERS = 200_000
 #: Up to this many customers the segment history builds its dates together, one pass over the
 #: data per family with the date as a column (``timeline.history(one_pass=True)``): a dozen
-#: dates of the demo shop in ~1 s instead of ~2 s on two connections. The pass holds every date's
+#: dates of the demo shop in ~1 s instead of ~2 s on two connections; on a first open the pass
+#: also makes the shown date's full table (the module's decisions). The pass holds every date's
 #: rows at once, which only a small shop keeps within the history's memory bound.
 HISTORY_ONE_PASS_CUSTOMERS = 20_000
 
@@ -256,6 +265,7 @@ class SegtuiApp(App):
         self.history = None  # what is known of the shown workspace's segment history (timeline.History)
         self._history_run: HistoryRun | None = None
         self._held_store: Any = None  # a workspace whose copy into the cache waits for its history
+        self._beside: list[tuple[Any, Beside]] = []  # (shown workspace, its second one opening beside)
         self.requested_as_of = as_of  # None: the latest date in the data
         self.ws = None
         self.extras: Extras | None = None
@@ -379,6 +389,9 @@ class SegtuiApp(App):
             path = log_exception("opening the shop")
             self.post_message(WorkspaceLoaded(generation, error=f"unexpected error ({type(error).__name__}); details in {path}"))
             return
+        if self.count_history:  # the segment history's workspace, opened beside the first stage
+            with self._cursor_lock:
+                self._beside.append((ws, Beside(self._open_second(ws))))
         con = ws.con
         self._building.append(ws)
         with self._cursor_lock:
@@ -411,8 +424,23 @@ class SegtuiApp(App):
         with self._cursor_lock:
             self._cursors.add(cursor)  # q interrupts the counting
         extras = None
+        from segtui.core.timeline import FullTable
+
+        full = FullTable() if self.count_history and self.use_cache else None
+
+        def from_history(report) -> bool:
+            """After the first counts of a small shop: its full table, from the segment
+            history's one pass (the module's decisions)."""
+            if extras.counts.total > HISTORY_ONE_PASS_CUSTOMERS:
+                full.resolve(False)
+            return full.wait(abandoned, report)
+
+        def abandoned() -> None:
+            if self._quitting or any(ws is old for old in self._retired):
+                raise _Abandoned
+
         try:
-            for stage in ws.build_in_stages(staged):
+            for stage in ws.build_in_stages(staged, from_history if full is not None else None):
                 if not shown:
                     self.post_message(LoadProgress(generation, "counting segments", 1.0))
                 extras = precompute(ws, cursor, extras, top_values=stage.final or not shown)
@@ -420,7 +448,8 @@ class SegtuiApp(App):
                     self.post_message(StageReady(ws, stage, extras))
                     continue
                 self._stamp = stamp
-                if not self.post_message(WorkspaceLoaded(generation, ws, extras, stage=stage)):
+                if not self.post_message(WorkspaceLoaded(generation, ws, extras, stage=stage, full=full)):
+                    self._discard_beside(ws)
                     ws.close()  # the app is gone
                     return
                 shown = True
@@ -428,6 +457,7 @@ class SegtuiApp(App):
                     _import_beside("segtui.core.predict")
         except (_Abandoned, duckdb.InterruptException):
             if not shown:
+                self._discard_beside(ws)
                 ws.close()
                 if not self._quitting and generation == self._generation:
                     # Nobody asked for this stop: say so rather than leave "counting segments"
@@ -439,6 +469,7 @@ class SegtuiApp(App):
             if shown:
                 self.post_message(StageReady(ws, error=message))
             else:
+                self._discard_beside(ws)
                 ws.close()
                 self.post_message(WorkspaceLoaded(generation, error=message))
         finally:
@@ -487,7 +518,7 @@ class SegtuiApp(App):
         self._latest = {}  # every result still on its way is now stale
         if old is not None:
             self._retire(old)
-        self._take_stage(message.stage)
+        self._take_stage(message.stage, message.full)
         self._notified_stamp = None
         self.query_one(FilterBar).set_vocabulary(self.extras.vocabulary)
         self._show_header()
@@ -506,13 +537,15 @@ class SegtuiApp(App):
             self._select_highlighted()
         self.ready.set()
 
-    def _take_stage(self, stage) -> None:
+    def _take_stage(self, stage, full=None) -> None:
         """Note which segments still wait for families; after the last stage, copy the fresh
-        build into the cache."""
+        build into the cache. ``full``: the build waits for its full table from a small
+        shop's segment history (``timeline.FullTable``), started here; else told not to."""
         self.waiting = dict(stage.waiting) if stage is not None else {}
         final = stage is None or stage.final
         storing = final and self.ws.pending_store is not None
         after_store = storing and not self._small_shop()  # a big build's tables are let go by then
+        handed = False
         if not self.waiting:
             self._build_note = ""
             self.built.set()
@@ -521,8 +554,10 @@ class SegtuiApp(App):
         else:
             if not self._build_note:
                 self._build_note = "building features…"
-            if self._one_pass_shop():  # it opens and rewrites meanwhile, and builds after the last stage
-                self._start_history(go=False)
+            if self._one_pass_shop():  # its one pass makes the full table, or it waits for the last stage
+                handed = self._start_history(go=False, full=full)
+        if full is not None and not handed:
+            full.resolve(False)  # no history makes it: the build builds on
         if storing and self.count_history and not after_store and self._one_pass_shop():
             self._held_store = self.ws  # copied once its history is counted (the module's decisions)
         elif storing:
@@ -596,26 +631,39 @@ class SegtuiApp(App):
 
     # ------------------------------------------------------------------ segment history
 
-    def _start_history(self, go: bool = True) -> None:
+    def _start_history(self, go: bool = True, full=None) -> bool:
         """Count every segment's last month ends in the background (sparklines, trend and
         entered/left in the profile), once per shown workspace, after its last build stage;
-        with ``go`` False, a run that builds nothing until called again (``go`` True)."""
+        with ``go`` False, a run that builds nothing until called again (``go`` True), but
+        its one pass for ``full`` (``timeline.FullTable``): whether a new run took it."""
         ws = self.ws
         if not self.count_history or ws is None or self._quitting:
-            return
+            return False
         if self._history_run is not None and self._history_run.shown is ws:
             if go:
                 self._history_run.go.set()
-            return
+            return False
         self._stop_history()
         self._history_run = HistoryRun(ws, self._second_workspace(ws), self.post_message, log_exception,
-                                       self._small_shop(), one_pass=self._one_pass_shop())
+                                       self._small_shop(), one_pass=self._one_pass_shop(), full=full)
         self._history_run.start(go)
         self.query_one(DetailPane).show_history(None, counting=True)
+        return full is not None
 
     def _second_workspace(self, ws) -> Callable[[], Any]:
         """Opens another workspace on the shop as of ``ws``'s date, on a connection of its own
-        (for questions over other dates: the segment history, transitions)."""
+        (for questions over other dates: the segment history, transitions); the first call
+        takes the one opened beside ``ws``'s first stage, if any (:class:`Beside`)."""
+        opener = self._open_second(ws)
+
+        def second():
+            beside = self._take_beside(ws)
+            opened = beside.take() if beside is not None else None
+            return opened if opened is not None else opener()
+
+        return second
+
+    def _open_second(self, ws) -> Callable[[], Any]:
         from segtui.core.workspace import open_workspace
 
         def second():
@@ -623,6 +671,21 @@ class SegtuiApp(App):
                                   use_cache=self.use_cache, fields=None, discount_rate=self.discount_rate)
 
         return second
+
+    def _take_beside(self, ws) -> Beside | None:
+        """The workspace opening beside ``ws``'s first stage, no longer anyone else's."""
+        with self._cursor_lock:
+            found = next((beside for shown, beside in self._beside if shown is ws), None)
+            self._beside = [(shown, beside) for shown, beside in self._beside if beside is not found]
+        return found
+
+    def _discard_beside(self, ws=None) -> None:
+        """Close the workspace opened beside ``ws`` (None: every one) unless taken."""
+        with self._cursor_lock:
+            gone = [beside for shown, beside in self._beside if ws is None or shown is ws]
+            self._beside = [(shown, beside) for shown, beside in self._beside if beside not in gone]
+        for beside in gone:
+            beside.discard()
 
     def action_transitions(self) -> None:
         """Where the highlighted segment's group's customers went since an earlier month end."""
@@ -679,6 +742,7 @@ class SegtuiApp(App):
 
     def _retire(self, ws) -> None:
         """Close an old workspace once no worker may still hold one of its cursors."""
+        self._discard_beside(ws)
         self._retired.append(ws)
         self._close_retired()
 
@@ -1277,6 +1341,7 @@ class SegtuiApp(App):
         self._quitting = True
         self._interrupt(self._cursors | self._build_cons)
         self._stop_history(wait=30)
+        self._discard_beside()
         for thread in self._load_threads:
             thread.join(timeout=30)
 

@@ -28,16 +28,19 @@ class LoadProgress(Message):
 class WorkspaceLoaded(Message):
     """The workspace is ready (or failed: ``error``); ``extras`` holds what was precomputed.
     ``stage``: the build stage it was shown after (``segtui.core.stages.Stage``); unless it is
-    final, :class:`StageReady` messages follow."""
+    final, :class:`StageReady` messages follow. ``full``: what the build waits on for its
+    full table, when a small shop's segment history may make it (``timeline.FullTable``);
+    whoever takes the message hands it to that history or resolves it."""
 
     def __init__(self, generation: int, workspace: Any = None, extras: Any = None, error: str | None = None,
-                 stage: Any = None) -> None:  # fmt: skip
+                 stage: Any = None, full: Any = None) -> None:  # fmt: skip
         super().__init__()
         self.generation = generation
         self.workspace = workspace
         self.extras = extras
         self.error = error
         self.stage = stage
+        self.full = full
 
 
 class StageReady(Message):

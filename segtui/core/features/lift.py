@@ -14,8 +14,9 @@ history built date by date, every segment at every date, on generated shops
 from __future__ import annotations
 
 import functools
+import queue
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -153,12 +154,15 @@ def _enclosing_select(node: exp.Expression) -> exp.Expression | None:
 
 @dataclass(frozen=True)
 class Pass:
-    """A one-pass build rewritten and ready to run (:func:`plan`): the statements in order,
-    what they make, and where the predictions are registered."""
+    """A one-pass build rewritten and ready to run (:func:`plan`), or being rewritten meanwhile
+    (:func:`plan_beside`): the statements in order, what they make, and where the predictions
+    are registered. ``parts``: how many ("made", ...) steps come (the progress's unit)."""
 
     builder: Any
     dates: tuple[date, ...]
-    steps: tuple[tuple[str, Any], ...]  # ("run", statement) | ("made", ((kind, name), ...)) | ("fits", None)
+    steps: Iterable[tuple[str, Any]]  # ("run", statement) | ("made", ((kind, name), ...)) | ("fits", None)
+    fits: bool  # the predictions' fits run beside the pass
+    parts: int
 
 
 def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass:
@@ -167,8 +171,44 @@ def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass
     earlier date's). The rewriting is the Python part of a pass (~0.15 s the first time in a
     process on the demo shop, twice that beside a build): a caller may plan while its
     connection's cores are busy, and run the plan later."""
-    from segtui.core.features.build import _final_sql, _id_type, _placeholders, _shared
-    from segtui.core.features.catalog import _EMPTY_BASES, load_query, render
+    steps, fits, parts = _planning(builder, dates, fields)
+    return Pass(builder, tuple(dates), tuple(steps), fits, parts)
+
+
+def plan_beside(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass:
+    """:func:`plan`, the rewriting in a thread of its own whose steps :func:`build_at_dates`
+    runs as they come: DuckDB builds each family (the interpreter free) while the next ones are
+    rewritten. For a pass run at once. A query the rewrite does not know raises
+    :class:`LiftError` from :func:`build_at_dates`, once the steps before it ran."""
+    steps, fits, parts = _planning(builder, dates, fields)
+    handed: queue.Queue = queue.Queue()
+    end = object()
+
+    def rewrite() -> None:
+        try:
+            for step in steps:
+                handed.put(step)
+            handed.put(end)
+        except BaseException as error:  # noqa: BLE001 - raised where the steps are run
+            handed.put(error)
+
+    threading.Thread(target=rewrite, name="segtui-history-rewrite", daemon=True).start()
+
+    def taken():
+        while (step := handed.get()) is not end:
+            if isinstance(step, BaseException):
+                raise step
+            yield step
+
+    return Pass(builder, tuple(dates), taken(), fits, parts)
+
+
+def _planning(builder, dates: Sequence[date], fields: Collection[str] | None):
+    """What a plan needs from the connection (the value lists, the id type), found now; the
+    steps, rewritten as they are taken (a generator: pure Python, no DuckDB); whether the
+    fits run; how many parts."""
+    from segtui.core.features.build import _id_type, _placeholders
+    from segtui.core.features.catalog import _EMPTY_BASES
 
     if builder.as_of != max(dates):
         raise LiftError("the builder's date must be the last")
@@ -176,47 +216,54 @@ def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass
     files = {family: builder.file(family) for family in families}
     columns = sorted({c for q in files.values() for c in _placeholders(q)})
     values = {c: v for c, v in builder.values(columns).items() if v is not None}
-    steps: list[tuple[str, Any]] = []
-    dated: set[str] = set()
+    bases = builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]
     empty = {base: columns for table, (base, columns) in _EMPTY_BASES.items() if table not in builder.tables}
-    for name in builder.bases_read([q for q in files.values() if not q.is_columns]) + ["feature_asof"]:
+    id_type = _id_type(builder.con) if any(name in empty for name in bases) else None
+    for family, query in files.items():
+        if query.computed_by and query.computed_by != PREDICTIONS:
+            raise LiftError(f"{family} is computed by {query.computed_by}")
+    fits = any(query.computed_by == PREDICTIONS for query in files.values() if not query.is_columns)
+    parts = len(bases) + sum(1 for query in files.values() if not query.is_columns)
+    return _steps(builder, fields, files, values, bases, empty, id_type), fits, parts
+
+
+def _steps(builder, fields, files, values, bases, empty, id_type):
+    from segtui.core.features.build import _final_sql, _shared
+    from segtui.core.features.catalog import load_query, render
+
+    dated: set[str] = set()
+    for name in bases:
         if name in empty:
-            steps.append(("run", f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=_id_type(builder.con))}, "
-                                 f"{DATE} DATE)"))
-            steps.append(("made", (("TABLE", name),)))
+            yield "run", f"CREATE OR REPLACE TEMP TABLE {name} ({empty[name].format(id=id_type)}, {DATE} DATE)"
+            yield "made", (("TABLE", name),)
             dated.add(name)
             continue
         query = load_query(builder._bases[name])
-        steps += [("run", _shared(s)) for s in lift(query.sql.replace(":as_of", f"{DATES}.as_of"), dated)]
-        steps.append(("made", tuple(query.creates)))
-    for family, query in files.items():
+        yield from (("run", _shared(s)) for s in lift(query.sql.replace(":as_of", f"{DATES}.as_of"), dated))
+        yield "made", tuple(query.creates)
+    for query in files.values():
         if query.is_columns:
             continue
         if query.computed_by:
-            if query.computed_by != PREDICTIONS:
-                raise LiftError(f"{family} is computed by {query.computed_by}")
-            steps.append(("fits", None))
+            yield "fits", None
             dated.add("predict_scores")
-        steps += [("run", _shared(s)) for s in lift(render(query.sql, builder.as_of, values), dated)]
-        steps.append(("made", tuple(query.creates)))
+        yield from (("run", _shared(s)) for s in lift(render(query.sql, builder.as_of, values), dated))
+        yield "made", tuple(query.creates)
     names = set(builder.available_names) if fields is None else set(fields)
     chosen = tuple(f for f in builder.available if f.name in names)
     final = _final_sql(chosen, {f: files[f] for f in builder.families_for(f.name for f in chosen)},
                        builder.as_of, values, view=True)
     dated |= {q.table for q in files.values() if not q.is_columns}
-    steps += [("run", s) for s in lift(final, dated)]
-    return Pass(builder, tuple(dates), tuple(steps))
+    yield from (("run", s) for s in lift(final, dated))
 
 
-def build_at_dates(planned: Pass) -> list[tuple[str, str]]:
+def build_at_dates(planned: Pass, progress: Callable[[float], object] | None = None) -> list[tuple[str, str]]:
     """Make ``customer_features`` as a view of every field the pass was planned for at each of
     its dates (a column ``__d`` says which), in one pass per family, on its builder's
-    connection. Returns what it made, (kind, name), for :func:`drop_made`."""
-    import numpy as np
-
+    connection. Returns what it made, (kind, name), for :func:`drop_made`. ``progress``: told
+    the share of the parts (bases and families) made, after each."""
     from segtui.core.features.build import FEATURE_TABLE
     from segtui.core.features.catalog import _VALUE_MODE_MACRO
-    from segtui.core.predict import scores
 
     builder, dates = planned.builder, planned.dates
     con = builder.con
@@ -229,13 +276,17 @@ def build_at_dates(planned: Pass) -> list[tuple[str, str]]:
         made.append(("TABLE", DATES))
         con.execute(_VALUE_MODE_MACRO)
         made.append(("MACRO", "value_mode"))
-        if any(kind == "fits" for kind, _ in planned.steps):
+        if planned.fits:
             # the model fits (Python, ~45 ms a date) on a cursor of their own while DuckDB
             # makes the families before them
             cursor = con.cursor()
 
             def fit() -> None:
                 try:
+                    # imported here: numpy and scipy are ~0.3 s of imports (the explorer's may
+                    # be under way in another thread), which the families need not wait for
+                    from segtui.core.predict import scores
+
                     fits["parts"] = [scores(cursor, day, **builder.settings) for day in dates]
                 except BaseException as error:  # noqa: BLE001 - raised where the family needs them
                     fits["error"] = error
@@ -244,15 +295,21 @@ def build_at_dates(planned: Pass) -> list[tuple[str, str]]:
 
             fitter = threading.Thread(target=fit, name="segtui-history-fits", daemon=True)
             fitter.start()
+        done = 0
         for kind, payload in planned.steps:
             if kind == "run":
                 con.execute(payload)
             elif kind == "made":
                 made.extend(payload)
+                done += 1
+                if progress is not None:
+                    progress(min(done / planned.parts, 1.0))
             else:
                 fitter.join()
                 if "error" in fits:
                     raise fits["error"]
+                import numpy as np
+
                 parts = fits["parts"]
                 joined = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
                 joined[DATE] = np.concatenate([np.full(len(p["customer_id"]), np.datetime64(day, "us"))
