@@ -567,7 +567,8 @@ def open_workspace(
     customers) to the caller, as :attr:`Workspace.pending_store`: the answer comes first.
 
     ``span``: the data's dates when they are known elsewhere (a plan over empty stand-ins of
-    tables that live on Spark, ``core.spark``); the source is then not read for them.
+    tables that live on Spark, ``core.spark``; the explorer's second workspace on the shop it
+    shows); the source is then not read for them, nor checked again.
     """
     shop = open_source(source, mapping, snapshot=snapshot)
     try:
