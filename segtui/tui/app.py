@@ -407,6 +407,8 @@ class SegtuiApp(App):
         """Build ``ws`` stage by stage; post the first as WorkspaceLoaded, the rest as StageReady.
         Once shown, the build goes on while ``ws`` is the shown workspace (a reload that fails
         keeps it), and stops on quit or when a newer workspace replaced it."""
+        from segtui.core.timeline import FullTable
+
         shown = False
 
         def staged(step: str, fraction: float) -> None:
@@ -424,8 +426,6 @@ class SegtuiApp(App):
         with self._cursor_lock:
             self._cursors.add(cursor)  # q interrupts the counting
         extras = None
-        from segtui.core.timeline import FullTable
-
         full = FullTable() if self.count_history and self.use_cache else None
 
         def from_history(report) -> bool:
