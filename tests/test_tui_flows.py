@@ -1026,6 +1026,39 @@ async def test_segment_history_starts_beside_or_after_the_first_copy_into_the_ca
         await wait_for(pilot, lambda: app.ws.pending_store is None and all(done.is_set() for done in app.stores))
 
 
+@pytest.mark.parametrize("way", ["refused", "failed"])
+async def test_a_first_open_builds_its_stages_when_the_history_cannot_make_its_table(tui_shop, monkeypatch, way):
+    """When the history's pass cannot give the full table (its rewrite refused, or its build
+    failing), the explorer builds its later stages itself: every count is what a whole build
+    counts, and the history still completes, date by date."""
+    import duckdb
+
+    from segtui.core.features import lift
+
+    if way == "refused":
+        def refuse(*args, **kwargs):
+            raise lift.LiftError("not this one")
+
+        monkeypatch.setattr(lift, "plan_beside", refuse)
+    else:
+        def failing(planned, *rest):
+            raise duckdb.IOException("the disk went away")
+
+        monkeypatch.setattr(lift, "build_at_dates", failing)
+    whole = open_workspace(tui_shop, AS_OF, use_cache=False)
+    try:
+        expected = whole.count_all()
+    finally:
+        whole.close()
+    app = make_app(tui_shop, history=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_ready(pilot)
+        assert not app.ws.features.rows_sorted  # built here, not read from the cache
+        assert dict(app.extras.counts) == dict(expected) and app.extras.counts.total == expected.total
+        await wait_for(pilot, lambda: app.history is not None and app.history.complete, timeout=120)
+        assert app.history.dates[-1] == AS_OF and len(app.history.dates) == 12
+
+
 async def test_a_copy_held_back_for_the_segment_history_is_made_on_quit(tui_shop, monkeypatch):
     """Quitting while the history still counts starts the copy into the cache it held back:
     the next open finds the features in the cache."""
