@@ -391,7 +391,7 @@ class SegtuiApp(App):
             return
         if self.count_history:  # the segment history's workspace, opened beside the first stage
             with self._cursor_lock:
-                self._beside.append((ws, Beside(self._open_second(ws))))
+                self._beside.append((ws, Beside(self._open_second(ws), close_in_thread)))
         con = ws.con
         self._building.append(ws)
         with self._cursor_lock:
@@ -432,6 +432,8 @@ class SegtuiApp(App):
             """After the first counts of a small shop: its full table, from the segment
             history's one pass (the module's decisions)."""
             if extras.counts.total > HISTORY_ONE_PASS_CUSTOMERS:
+                # _take_stage says the same once the UI takes the stage; a big shop's build
+                # does not wait for that (the first screen's drawing) to go on
                 full.resolve(False)
             return full.wait(abandoned, report)
 

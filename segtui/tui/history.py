@@ -28,10 +28,12 @@ class Beside:
     while the shown one builds its first stage, whose DuckDB work leaves the interpreter free:
     the segment history starts from it once the first counts are in (:meth:`take`). Opened
     then instead, beside the first screen's drawing, it took ~0.4 s on the demo shop, 0.08 s
-    alone. A workspace nobody takes is closed (:meth:`discard`)."""
+    alone. A workspace nobody takes is closed (:meth:`discard`) with ``close`` (the explorer's
+    ``close_in_thread``: off the UI thread, best effort)."""
 
-    def __init__(self, open_workspace: Callable[[], Any]) -> None:
+    def __init__(self, open_workspace: Callable[[], Any], close: Callable[[Any], None] = lambda ws: ws.close()) -> None:
         self._open_workspace = open_workspace
+        self._close = close
         self._ws: Any = None
         self._discarded = False
         self._lock = threading.Lock()
@@ -52,7 +54,7 @@ class Beside:
                     self._ws, ws = ws, None
             self._opened.set()
             if ws is not None:
-                ws.close()
+                self._close(ws)
 
     def take(self) -> Any:
         """The workspace, once opened (None if that failed or it was taken or discarded)."""
@@ -67,7 +69,7 @@ class Beside:
             self._discarded = True
             ws, self._ws = self._ws, None
         if ws is not None:
-            threading.Thread(target=ws.close, name="segtui-close").start()
+            self._close(ws)
 
 
 class HistoryReady(Message):
