@@ -32,7 +32,10 @@ Decisions recorded here:
   (``timeline.FullTable``). Its later stages built the same families a second time, and the
   sparklines came ~1.1 s later. If the pass cannot (a query the rewrite does not know, no
   cache, a failure), the stages are built as for any shop. The history's workspace (a
-  connection of its own) is opened beside the first stage (``Beside``).
+  connection of its own) is opened beside the first stage (``Beside``). Such a shop's numpy
+  and scipy (the predictive family's fits) are imported by that pass once its queries are
+  rewritten, not by the explorer after the first counts: both imports and the rewrite hold the
+  interpreter, and the pass waits on the rewrite.
 - A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
   million customers), in a thread on its own cursor. ``q`` does not stop it: the
   explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
@@ -455,7 +458,9 @@ class SegtuiApp(App):
                     ws.close()  # the app is gone
                     return
                 shown = True
-                if not stage.final and "predict" in ws.builder.families_for(None):
+                if not stage.final and "predict" in ws.builder.families_for(None) and not (
+                        full is not None and extras.counts.total <= HISTORY_ONE_PASS_CUSTOMERS):
+                    # (a small shop's history imports it in its pass, after its own rewrite)
                     _import_beside("segtui.core.predict")
         except (_Abandoned, duckdb.InterruptException):
             if not shown:

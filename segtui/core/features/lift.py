@@ -163,6 +163,7 @@ class Pass:
     steps: Iterable[tuple[str, Any]]  # ("run", statement) | ("made", ((kind, name), ...)) | ("fits", None)
     fits: bool  # the predictions' fits run beside the pass
     parts: int
+    rewritten: threading.Event | None = None  # set once the steps are all rewritten (plan_beside)
 
 
 def plan(builder, dates: Sequence[date], fields: Collection[str] | None) -> Pass:
@@ -183,6 +184,7 @@ def plan_beside(builder, dates: Sequence[date], fields: Collection[str] | None) 
     steps, fits, parts = _planning(builder, dates, fields)
     handed: queue.Queue = queue.Queue()
     end = object()
+    rewritten = threading.Event()
 
     def rewrite() -> None:
         try:
@@ -191,6 +193,8 @@ def plan_beside(builder, dates: Sequence[date], fields: Collection[str] | None) 
             handed.put(end)
         except BaseException as error:  # noqa: BLE001 - raised where the steps are run
             handed.put(error)
+        finally:
+            rewritten.set()
 
     threading.Thread(target=rewrite, name="segtui-history-rewrite", daemon=True).start()
 
@@ -200,7 +204,7 @@ def plan_beside(builder, dates: Sequence[date], fields: Collection[str] | None) 
                 raise step
             yield step
 
-    return Pass(builder, tuple(dates), taken(), fits, parts)
+    return Pass(builder, tuple(dates), taken(), fits, parts, rewritten)
 
 
 def _planning(builder, dates: Sequence[date], fields: Collection[str] | None):
@@ -283,6 +287,10 @@ def build_at_dates(planned: Pass, progress: Callable[[float], object] | None = N
 
             def fit() -> None:
                 try:
+                    if planned.rewritten is not None:
+                        # Both the rewrite and these fits are Python: the rewrite first, on
+                        # which every family waits, the fits are needed only by the last
+                        planned.rewritten.wait()
                     # imported here: numpy and scipy are ~0.3 s of imports (the explorer's may
                     # be under way in another thread), which the families need not wait for
                     from segtui.core.predict import scores
