@@ -36,6 +36,10 @@ Decisions recorded here:
   and scipy (the predictive family's fits) are imported by that pass once its queries are
   rewritten, not by the explorer after the first counts: both imports and the rewrite hold the
   interpreter, and the pass waits on the rewrite.
+- Once the first counts are shown, everything alive then (modules, widgets, the first
+  workspace) is frozen out of the garbage collector (``gc.freeze``, once per process): each
+  full collection walked it with the interpreter held, ~0.1 s, two or three times while the
+  segment history started. A later reload's garbage is collected as usual.
 - A fresh build is copied into the feature cache *after* its counts are shown (~2 s at a
   million customers), in a thread on its own cursor. ``q`` does not stop it: the
   explorer closes and ``run_app`` waits for the copy, saying so on stderr (Ctrl-C there skips
@@ -57,6 +61,7 @@ Decisions recorded here:
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import os
 import threading
@@ -168,6 +173,8 @@ HISTORY_HELPER_CUSTOMERS = 200_000
 #: also makes the shown date's full table (the module's decisions). The pass holds every date's
 #: rows at once, which only a small shop keeps within the history's memory bound.
 HISTORY_ONE_PASS_CUSTOMERS = 20_000
+
+_FROZEN = False  # gc.freeze() called (the module's decisions)
 
 
 def _import_beside(module: str) -> None:
@@ -542,6 +549,10 @@ class SegtuiApp(App):
             self._count_live(self.applied.expr)
         else:
             self._select_highlighted()
+        global _FROZEN
+        if not _FROZEN:  # the module's decisions
+            _FROZEN = True
+            gc.freeze()
         self.ready.set()
 
     def _take_stage(self, stage, full=None) -> None:
