@@ -1016,7 +1016,9 @@ SQL_FILES = sorted(p.name for p in (queries_dir() / "features").glob("*.sql"))
 def test_every_family_file_is_used():
     used = {file for family in catalog._FAMILIES for engine in catalog.ENGINES
             for file in catalog._candidates(family, engine)}
-    assert set(SQL_FILES) == used | set(catalog._BASES.values()) | {"base_asof.sql"}
+    over_dates = {file for file in SQL_FILES if file.endswith(catalog.DATES_SUFFIX)}
+    assert over_dates and all(file.removesuffix(catalog.DATES_SUFFIX) + ".sql" in used for file in over_dates)
+    assert set(SQL_FILES) == used | over_dates | set(catalog._BASES.values()) | {"base_asof.sql"}
     assert all(not file.endswith(catalog.OVERRIDE_SUFFIX)
                for family in catalog._FAMILIES for file in catalog._candidates(family, "reference"))
     with pytest.raises(ValueError, match="unknown engine"):

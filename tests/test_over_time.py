@@ -18,6 +18,7 @@ import pytest
 
 from conftest import assert_one_line_error, make_duckdb, run_cli
 from segtui.core import timeline
+from segtui.core.features import lift
 from segtui.core.generate import generate
 from segtui.core.workspace import open_workspace
 from segtui.errors import SourceError
@@ -490,6 +491,91 @@ def test_history_in_one_pass_falls_back_to_date_by_date(generated, monkeypatch):
         assert list(timeline.history(ws, dates, one_pass=True)) == alone
     finally:
         ws.close()
+
+
+def _rows_equal(mine: list, theirs: list) -> bool:
+    """Rows equal value for value, floats to 1e-6: DuckDB sums doubles in the order its threads
+    meet them, and the predictive fits, which converge to ~1e-8, start from such sums (the
+    spend model's values differed by 4e-8 between two builds of one date)."""
+    return len(mine) == len(theirs) and all(
+        a == pytest.approx(b, rel=1e-6, nan_ok=True) if any(isinstance(v, float) for v in a) else a == b
+        for a, b in zip(mine, theirs))
+
+
+def test_a_pass_makes_every_field_at_every_date_as_that_dates_own_build(generated):
+    """The one pass (``features.lift``: the rewritten files, and those written for many dates
+    such as pricier.dates.sql) makes at each date the table that date's own build makes:
+    every field of every customer, value for value."""
+    ws = open_workspace(generated, fields=None, use_cache=False)
+    try:
+        dates = timeline.trend_dates(ws.data_range, None, None, "month")[0]
+        made = lift.build_at_dates(lift.plan(ws.at(dates[-1]).builder, dates, None))
+        try:
+            names = [row[0] for row in ws.con.execute("DESCRIBE customer_features").fetchall() if row[0] != lift.DATE]
+            passed = {day: ws.con.execute(f"SELECT {', '.join(names)} FROM customer_features WHERE {lift.DATE} = ? "
+                                          "ORDER BY customer_id", [day]).fetchall() for day in dates}
+        finally:
+            lift.drop_made(ws.con, made)
+    finally:
+        ws.close()
+    flagged = []
+    for day in dates:
+        own = open_workspace(generated, as_of=day, use_cache=False)
+        try:
+            assert [row[0] for row in own.con.execute("DESCRIBE customer_features").fetchall()] == names
+            assert _rows_equal(passed[day], own.con.execute("SELECT * FROM customer_features ORDER BY customer_id")
+                               .fetchall()), day
+        finally:
+            own.close()
+        flagged.append(sum(row[names.index("viewed_pricier_before_buying")] for row in passed[day]))
+    assert 0 < flagged[0] < flagged[-1], flagged  # the dates file's flag appears between the dates
+
+
+def test_a_missed_upsell_counts_in_a_pass_from_its_orders_day_on(tmp_path):
+    """pricier.dates.sql by hand: a customer viewed a pricier product of the category in the 7
+    days before an order. The flag is TRUE at each date from that order's day on (an order at
+    23:00 on a month end counts there, one at midnight after it does not) and never for a view
+    8 days before; a later order counts from its own day."""
+    shop = make_duckdb(tmp_path / "upsell.duckdb", {
+        "products": "SELECT * FROM (VALUES (1, 'dress', 30.0), (2, 'dress', 50.0)) AS t(product_id, category, price)",
+        "orders": """SELECT * FROM (VALUES
+            (10, 1, TIMESTAMP '2026-01-31 23:00:00', 30.0),
+            (20, 2, TIMESTAMP '2026-02-01 00:00:00', 30.0),
+            (30, 3, TIMESTAMP '2026-01-28 10:00:00', 30.0),
+            (40, 4, TIMESTAMP '2026-01-10 10:00:00', 30.0),
+            (41, 4, TIMESTAMP '2026-02-25 10:00:00', 30.0)
+        ) AS t(order_id, customer_id, ordered_at, total)""",
+        "order_items": """SELECT * FROM (VALUES (10, 1, 1, 30.0), (20, 1, 1, 30.0), (30, 1, 1, 30.0),
+            (40, 1, 1, 30.0), (41, 1, 1, 30.0)) AS t(order_id, product_id, quantity, price)""",
+        "events": """SELECT * FROM (VALUES
+            (1, TIMESTAMP '2026-01-29 10:00:00', 'product_view', 2),
+            (2, TIMESTAMP '2026-01-30 10:00:00', 'product_view', 2),
+            (3, TIMESTAMP '2026-01-20 09:00:00', 'product_view', 2),
+            (4, TIMESTAMP '2026-02-20 10:00:00', 'product_view', 2),
+            (3, TIMESTAMP '2026-02-28 10:00:00', 'page_view', NULL)
+        ) AS t(customer_id, occurred_at, type, product_id)""",
+    })
+    dates = [date(2026, 1, 31), date(2026, 2, 28)]
+    ws = open_workspace(shop, as_of=dates[-1], fields=None, use_cache=False)
+    try:
+        planned = lift.plan(ws.builder, dates, ["viewed_pricier_before_buying"])
+        assert any(kind == "run" and "first_missed" in sql for kind, sql in planned.steps)  # the file, not a rewrite
+        made = lift.build_at_dates(planned)
+        try:
+            flags = ws.con.execute(f"SELECT customer_id, list(viewed_pricier_before_buying ORDER BY {lift.DATE}) "
+                                   "FROM customer_features GROUP BY customer_id ORDER BY customer_id").fetchall()
+        finally:
+            lift.drop_made(ws.con, made)
+    finally:
+        ws.close()
+    assert flags == [(1, [True, True]), (2, [False, True]), (3, [False, False]), (4, [False, True])]
+    for i, day in enumerate(dates):
+        own = open_workspace(shop, as_of=day, fields=["viewed_pricier_before_buying"], use_cache=False)
+        try:
+            assert own.con.execute("SELECT customer_id, viewed_pricier_before_buying FROM customer_features "
+                                   "ORDER BY customer_id").fetchall() == [(c, f[i]) for c, f in flags], day
+        finally:
+            own.close()
 
 
 def _full_table(ws) -> tuple[list, list]:

@@ -121,6 +121,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 # prove that both give the same table).
 ENGINES = ("duckdb", "reference")
 OVERRIDE_SUFFIX = ".duckdb.sql"
+DATES_SUFFIX = ".dates.sql"  # see dates_file
 
 # A header line ``-- key: value`` (the header is the comment block the file starts with), a
 # field's declaration, and a line that continues one.
@@ -450,6 +451,17 @@ def _candidates(family: str, engine: str = "duckdb") -> tuple[str, ...]:
 @functools.cache
 def _exists(file: str) -> bool:
     return (queries_dir() / "features" / file).is_file()
+
+
+def dates_file(file: str) -> str | None:
+    """The SQL a pass over many dates (``features.lift``) runs for ``file`` instead of its
+    rewrite: ``NAME.dates.sql`` beside ``NAME.sql``, where there is one, or None. Such a file
+    makes the same table at every as-of date of ``__dates``, the date in a column ``__d``,
+    from the dated bases; it is for a family whose value at a date follows from one pass over
+    the last date's rows (the first day it became true), which the rewrite would compute once
+    per date."""
+    name = file.removesuffix(OVERRIDE_SUFFIX).removesuffix(".sql") + DATES_SUFFIX
+    return read_query(f"features/{name}") if _exists(name) else None
 
 
 def _plan(tables: set[str], present_columns: Mapping[str, set[str]], engine: str = "duckdb"):
