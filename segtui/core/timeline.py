@@ -823,8 +823,8 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
     it names. None when a query fails: the caller then builds date by date. ``full``: the
     last date's rows are written to the feature cache first (:class:`FullTable`). ``later``:
     given, the storing of the counts and the dropping of what the pass made are put there
-    once the counts are known (~0.1 s on the demo shop that the caller's drawing need not
-    wait for)."""
+    once the counts are known (~30 ms on the demo shop, more beside the explorer's drawing,
+    which need not wait for them)."""
     days = planned.dates
     sqls = [str(c.sql) for c in segments]
     made: list[tuple[str, str]] = []
