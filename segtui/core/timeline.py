@@ -815,16 +815,15 @@ def _plan_one_pass(ws: Workspace, days: Sequence[date], fields: set[str] | None,
 
 
 def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegment], fields: set[str],
-                        keep: dict[date, str], full: FullTable | None = None,
-                        later: list[Callable[[], None]] | None = None) -> list[SegmentCounts] | None:
+                        keep: dict[date, str], full: FullTable | None,
+                        later: list[Callable[[], None]]) -> list[SegmentCounts] | None:
     """Every segment's members at each date of the pass ``planned`` (:func:`_plan_one_pass`),
-    built in one pass per family and counted in one query, the counts then stored as
-    :func:`_counts_at` stores them; who is in each at a date of ``keep`` is kept in the table
-    it names. None when a query fails: the caller then builds date by date. ``full``: the
-    last date's rows are written to the feature cache first (:class:`FullTable`). ``later``:
-    given, the storing of the counts and the dropping of what the pass made are put there
-    once the counts are known (~30 ms on the demo shop, more beside the explorer's drawing,
-    which need not wait for them)."""
+    built in one pass per family and counted in one query; who is in each at a date of
+    ``keep`` is kept in the table it names. None when a query fails: the caller then builds
+    date by date. ``full``: the last date's rows are written to the feature cache first
+    (:class:`FullTable`). Storing the counts (as :func:`_counts_at` stores them) and dropping
+    what the pass made are put in ``later`` (~30 ms on the demo shop, more beside the
+    explorer's drawing, which need not wait for them)."""
     days = planned.dates
     sqls = [str(c.sql) for c in segments]
     made: list[tuple[str, str]] = []
@@ -849,7 +848,7 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
     except (duckdb.Error, lift.LiftError):  # a LiftError: from a pass rewritten while it runs
         return None
     finally:
-        if failed or later is None:  # a failed pass's tables go before the dates are built one by one
+        if failed:  # its tables go before the dates are built one by one
             lift.drop_made(ws.con, made)
         else:
             later.append(functools.partial(lift.drop_made, ws.con, made))
@@ -865,10 +864,7 @@ def _counts_in_one_pass(ws: Workspace, planned, segments: Sequence[CompiledSegme
                 then.cache.store_answers(then.builder, fields, {"": here.total, **{sql: here[c.name] for sql, c
                                                                                      in zip(sqls, segments)}})
 
-    if later is None:
-        store()
-    else:
-        later.append(store)
+    later.append(store)
     return found
 
 

@@ -177,6 +177,11 @@ HISTORY_ONE_PASS_CUSTOMERS = 20_000
 _FROZEN = False  # gc.freeze() called (the module's decisions)
 
 
+def _one_pass(customers: int | None) -> bool:
+    """Whether a shop of this many customers counts its segment history in one pass."""
+    return customers is not None and customers <= HISTORY_ONE_PASS_CUSTOMERS
+
+
 def _import_beside(module: str) -> None:
     """Import ``module`` in a thread of its own: the predictive family's numpy and scipy are
     ~0.3 s of imports, which a later build stage would otherwise wait for; the stage before it
@@ -441,10 +446,6 @@ class SegtuiApp(App):
         def from_history(report) -> bool:
             """After the first counts of a small shop: its full table, from the segment
             history's one pass (the module's decisions)."""
-            if extras.counts.total > HISTORY_ONE_PASS_CUSTOMERS:
-                # _take_stage says the same once the UI takes the stage; a big shop's build
-                # does not wait for that (the first screen's drawing) to go on
-                full.resolve(False)
             return full.wait(abandoned, report)
 
         def abandoned() -> None:
@@ -465,8 +466,12 @@ class SegtuiApp(App):
                     ws.close()  # the app is gone
                     return
                 shown = True
-                if not stage.final and "predict" in ws.builder.families_for(None) and not (
-                        full is not None and extras.counts.total <= HISTORY_ONE_PASS_CUSTOMERS):
+                one_pass = _one_pass(extras.counts.total)
+                if full is not None and not one_pass:
+                    # _take_stage says the same once the UI takes the stage; a big shop's build
+                    # does not wait for that (the first screen's drawing) to go on
+                    full.resolve(False)
+                if not stage.final and "predict" in ws.builder.families_for(None) and not (full is not None and one_pass):
                     # (a small shop's history imports it in its pass, after its own rewrite)
                     _import_beside("segtui.core.predict")
         except (_Abandoned, duckdb.InterruptException):
@@ -588,8 +593,7 @@ class SegtuiApp(App):
     def _one_pass_shop(self) -> bool:
         """At most HISTORY_ONE_PASS_CUSTOMERS customers: the segment history builds its dates in
         one pass, and readies it beside the shown build's later stages."""
-        customers = self._customers()
-        return customers is not None and customers <= HISTORY_ONE_PASS_CUSTOMERS
+        return _one_pass(self._customers())
 
     def _small_shop(self) -> bool:
         """At most HISTORY_HELPER_CUSTOMERS customers: the segment history may count dates on
